@@ -1,0 +1,68 @@
+# MayaChat Serverless: `make dev` runs the whole system locally, `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+UV      := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+STAMP   := $(VENV)/.installed
+PYTEST  := $(PY) -m pytest
+
+.PHONY: help dev up down status token test test-unit test-integration test-e2e lint typecheck \
+        cfn-lint lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+# The dev venv: the Lambda runtime's Python when present, every package pinned in
+# requirements/dev.txt (uv installs it; its cache lives outside the clone).
+$(STAMP): requirements/dev.txt pyproject.toml
+	@py=$$(infra/local/find-python.sh) && echo "venv: $$($$py --version) at $(VENV)" && \
+	  { [ -x $(PY) ] || $$py -m venv $(VENV); }
+	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	@$(UV) pip install -q --python $(PY) -r requirements/dev.txt
+	@$(UV) pip install -q --python $(PY) --no-deps -e .
+	@touch $@
+
+venv: $(STAMP)  ## create/update the dev virtualenv
+
+dev: $(STAMP)  ## start every backing service locally and print where each listens
+	@$(PY) -m mayachat_local.stack up
+
+up: dev
+
+down:  ## stop exactly what `make dev` / the tests started
+	@if [ -x $(PY) ]; then $(PY) -m mayachat_local.stack down; else echo "nothing to stop"; fi
+
+status: $(STAMP)  ## show each local service and who started it
+	@$(PY) -m mayachat_local.stack status
+
+lint: $(STAMP)  ## ruff
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+
+typecheck: $(STAMP)  ## mypy (strict on the core package)
+	@$(PY) -m mypy
+
+cfn-lint: $(STAMP)  ## lint template.yaml
+	@$(VENV)/bin/cfn-lint template.yaml
+
+test-unit: $(STAMP)  ## unit tests (no I/O)
+	@$(PYTEST) -m unit
+
+test-integration: $(STAMP)  ## adapters against the real local servers (started on demand)
+	@$(PYTEST) -m integration
+
+test-e2e: $(STAMP)  ## the whole system through real clients
+	@$(PYTEST) -m e2e
+
+test: lint typecheck cfn-lint  ## everything: lint, types, template, unit, integration, e2e
+	@$(PYTEST)
+
+lock: $(STAMP)  ## re-pin requirements/*.txt from pyproject.toml
+	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.13 -o requirements/dev.txt
+	$(UV) pip compile -q pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux2014 -o requirements/lambda.txt
+
+clean: down  ## remove local state (data, logs) and the venv; keeps the download cache
+	rm -rf .local $(VENV) .mypy_cache .ruff_cache .pytest_cache

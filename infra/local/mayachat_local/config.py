@@ -1,0 +1,71 @@
+"""Where the local stack listens and keeps its files; every value can be overridden by env."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _repo_root() -> Path:
+    """The checkout this runs from: the nearest parent holding template.yaml."""
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "template.yaml").is_file():
+            return candidate
+    return here
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r}: expected a TCP port number") from None
+    if not 0 < port < 65536:
+        raise SystemExit(f"{name}={raw!r}: expected a TCP port number")
+    return port
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    repo: Path
+    state_dir: Path  # logs, pid files, data, endpoints.json: per checkout
+    cache_dir: Path  # downloads and builds: shared by every checkout on this machine
+    host: str
+    kafka_port: int
+    kafka_controller_port: int
+    mongodb_port: int
+    redis_port: int
+    aws_port: int
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        repo = _repo_root()
+        xdg_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        return cls(
+            repo=repo,
+            state_dir=Path(os.environ.get("MAYACHAT_STATE_DIR", repo / ".local")).resolve(),
+            cache_dir=Path(os.environ.get("MAYACHAT_CACHE_DIR", xdg_cache / "mayachat")).resolve(),
+            host=os.environ.get("MAYACHAT_HOST", "127.0.0.1"),
+            kafka_port=_port("MAYACHAT_KAFKA_PORT", 9092),
+            kafka_controller_port=_port("MAYACHAT_KAFKA_CONTROLLER_PORT", 9093),
+            mongodb_port=_port("MAYACHAT_MONGODB_PORT", 27017),
+            redis_port=_port("MAYACHAT_REDIS_PORT", 6379),
+            aws_port=_port("MAYACHAT_AWS_PORT", 4566),
+        )
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
+
+    def data_dir(self, service: str) -> Path:
+        return self.state_dir / "data" / service
+
+    @property
+    def endpoints_file(self) -> Path:
+        return self.state_dir / "endpoints.json"

@@ -1,0 +1,100 @@
+"""One typed settings object, read from the environment, with defaults for the local stack.
+
+The variable names are the seed guide's (KAFKA_BROKERS, KAFKA_SASL_*, KAFKA_SSL_*, the topic and
+group variables, MONGODB_URI, REDIS_URL), so an existing `.env` keeps working. AWS endpoints are
+not settings: boto3 reads AWS_ENDPOINT_URL itself, which is how moto or LocalStack are reached.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cache
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SaslMechanism(StrEnum):
+    PLAIN = "plain"
+    SCRAM_SHA_256 = "scram-sha-256"
+    SCRAM_SHA_512 = "scram-sha-512"
+    AWS_MSK_IAM = "aws_msk_iam"
+
+
+class ConfigError(ValueError):
+    """A variable in the environment has a value the service cannot run with."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    # Kafka: the seed guide's variables, unchanged.
+    kafka_brokers: str = "127.0.0.1:9092"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_ssl_enabled: bool = False
+    kafka_ssl_reject_unauthorized: bool = True
+    kafka_topic_chat_messages: str = "chat-messages"
+    kafka_topic_message_persistence: str = "message-persistence"
+    kafka_topic_dead_letter: str = "chat-dead-letter"
+    kafka_consumer_group_id: str = "mayachat-persist"
+    kafka_client_id: str = "mayachat"
+
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/mayachat"
+    # Used only when MONGODB_URI names no database.
+    mongodb_database: str = "mayachat"
+    # In AWS the URI lives in Secrets Manager: when set, this ARN/name wins over MONGODB_URI.
+    mongodb_secret_id: str | None = None
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+
+    @field_validator("kafka_brokers")
+    @classmethod
+    def _brokers_are_host_port(cls, value: str) -> str:
+        brokers = [b.strip() for b in value.split(",") if b.strip()]
+        if not brokers or any(":" not in b for b in brokers):
+            raise ValueError("expected host:port[,host:port...], e.g. localhost:9092")
+        return ",".join(brokers)
+
+    @field_validator("kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _mechanism_case_insensitive(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
+    @field_validator("mongodb_uri")
+    @classmethod
+    def _mongodb_scheme(cls, value: str) -> str:
+        if not value.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("expected a mongodb:// or mongodb+srv:// URI")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected a redis://, rediss:// (TLS) or unix:// URL")
+        return value
+
+
+def load_settings() -> Settings:
+    """Read the environment once; an invalid value fails here, naming its variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _variable_name(loc: tuple[int | str, ...]) -> str:
+    return str(loc[0]).upper() if loc else "?"
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read at first use (once per Lambda container)."""
+    return load_settings()

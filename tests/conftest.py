@@ -1,0 +1,71 @@
+"""Shared fixtures. Tests are marked by folder (unit / integration / e2e), so `-m unit` and the
+make targets select them; integration fixtures start the real local servers on demand."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mayachat_local.config import StackConfig
+from mayachat_local.stack import app_environment, up
+
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        kind = Path(item.path).relative_to(TESTS).parts[0]
+        if kind in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, kind))
+
+
+@pytest.fixture(scope="session")
+def stack_config() -> StackConfig:
+    return StackConfig.from_env()
+
+
+def _start(config: StackConfig, name: str) -> str:
+    (status,) = up(config, [name])
+    # Point the app's settings (and boto3) at the server, as `make dev` users do.
+    os.environ.update(app_environment({name: status.endpoint}))
+    return status.endpoint
+
+
+@pytest.fixture(scope="session")
+def kafka_brokers(stack_config: StackConfig) -> str:
+    return _start(stack_config, "kafka")
+
+
+@pytest.fixture(scope="session")
+def mongodb_uri(stack_config: StackConfig) -> str:
+    return _start(stack_config, "mongodb")
+
+
+@pytest.fixture(scope="session")
+def redis_url(stack_config: StackConfig) -> str:
+    return _start(stack_config, "redis")
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint(stack_config: StackConfig) -> Iterator[str]:
+    endpoint = _start(stack_config, "aws")
+    # moto accepts any credentials; never let a test reach a real account.
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION")
+    }
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+    )
+    yield endpoint
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
