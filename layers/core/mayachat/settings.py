@@ -51,6 +51,29 @@ class Settings(BaseSettings):
 
     aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
 
+    # Tokens: in AWS the issuer's JWKS (RS256, e.g. Cognito); locally an HS256 dev secret.
+    jwt_issuer: str = "mayachat-local"
+    jwt_audience: str = "mayachat"
+    jwt_jwks_url: str | None = None
+    jwt_dev_secret: str | None = None
+
+    # Where route functions post frames to connections (API Gateway Management API):
+    # https://{api-id}.execute-api.{region}.amazonaws.com/{stage} in AWS, the emulator locally.
+    websocket_management_endpoint: str | None = None
+
+    # Protocol limits.
+    max_text_length: int = Field(default=4000, ge=1, le=30_000)
+    max_frame_bytes: int = Field(default=32 * 1024, ge=1024, le=128 * 1024)
+    sync_page_size: int = Field(default=100, ge=1, le=500)
+    recent_messages_per_room: int = Field(default=500, ge=10)
+    # Per-connection token bucket: a burst of `rate_limit_burst` frames, refilled per second.
+    rate_limit_burst: int = Field(default=30, ge=1)
+    rate_limit_per_second: float = Field(default=10.0, gt=0)
+    # A resend with the same clientMsgId within this window gets the first ack back.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    # How long a room's member list is cached in Redis before MongoDB is asked again.
+    membership_cache_seconds: int = Field(default=300, ge=1)
+
     @field_validator("kafka_brokers")
     @classmethod
     def _brokers_are_host_port(cls, value: str) -> str:
@@ -64,6 +87,13 @@ class Settings(BaseSettings):
     def _mechanism_case_insensitive(cls, value: object) -> object:
         if isinstance(value, str):
             return value.strip().lower() or None
+        return value
+
+    @field_validator("jwt_dev_secret")
+    @classmethod
+    def _dev_secret_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) < 32:
+            raise ValueError("an HS256 secret needs at least 32 bytes")
         return value
 
     @field_validator("mongodb_uri")

@@ -1,0 +1,61 @@
+"""The event log on Kafka: an idempotent, acks=all producer that waits for its delivery report.
+
+One producer per container, created at cold start. It is polled at every append so librdkafka
+serves its callbacks, the MSK IAM token refresh among them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from mayachat.ports import LogPosition, LogRecord, LogUnavailable
+
+logger = Logger(child=True)
+
+
+class KafkaEventLog:
+    def __init__(self, config: dict[str, Any], delivery_timeout_s: float = 8.0) -> None:
+        # librdkafka gives up on a record itself before we stop waiting for it.
+        self._timeout = delivery_timeout_s
+        conf = {**config, "delivery.timeout.ms": int(delivery_timeout_s * 1000)}
+        self._producer = Producer(conf)
+        logger.info(
+            "Kafka producer connected",
+            extra={
+                "brokers": config.get("bootstrap.servers"),
+                "securityProtocol": config.get("security.protocol"),
+                "saslMechanism": config.get("sasl.mechanism"),
+            },
+        )
+
+    def append(self, record: LogRecord) -> LogPosition:
+        outcome: list[tuple[KafkaError | None, Message]] = []
+        self._producer.poll(0)
+        try:
+            self._producer.produce(
+                record.topic,
+                key=record.key.encode(),
+                value=record.value,
+                headers=[(k, v.encode()) for k, v in record.headers.items()],
+                on_delivery=lambda err, msg: outcome.append((err, msg)),
+            )
+        except (BufferError, KafkaException) as exc:
+            raise LogUnavailable(f"produce refused: {exc}") from exc
+        deadline = time.monotonic() + self._timeout + 1
+        while not outcome and time.monotonic() < deadline:
+            self._producer.poll(0.05)
+        if not outcome:
+            raise LogUnavailable(f"no delivery report within {self._timeout:.0f}s")
+        error, msg = outcome[0]
+        if error is not None:
+            raise LogUnavailable(f"delivery failed: {error}")
+        return LogPosition(
+            topic=record.topic, partition=msg.partition() or 0, offset=msg.offset() or 0
+        )
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        self._producer.flush(timeout_s)

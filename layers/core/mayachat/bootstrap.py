@@ -1,0 +1,189 @@
+"""The one place where adapters are built and services wired, once per container.
+
+Each builder is cached, so a warm invocation reuses every client; each imports its adapter
+only when called, so a function pays at cold start only for the clients its action uses.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from mayachat.settings import ConfigError, Settings, get_settings
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+    from redis import Redis
+
+    from mayachat.auth import TokenVerifier
+    from mayachat.chat import Connections, Delivery, Messaging, Receipts, Rooms, Sync, Typing
+    from mayachat.ports import EventLog, RateLimiter, SequenceAllocator
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+# -- clients -------------------------------------------------------------------------------
+@cache
+def redis_client() -> Redis:
+    from redis import Redis
+
+    return Redis.from_url(
+        settings().redis_url, socket_timeout=3, socket_connect_timeout=3, health_check_interval=30
+    )
+
+
+@cache
+def mongo_database() -> Database[dict[str, Any]]:
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        mongodb_uri(settings()),
+        appname="mayachat",
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=3000,
+    )
+    return client.get_default_database(default=settings().mongodb_database)
+
+
+def mongodb_uri(s: Settings) -> str:
+    """MONGODB_URI, or in AWS the secret MONGODB_SECRET_ID names (a URI, or JSON with `uri`)."""
+    if not s.mongodb_secret_id:
+        return s.mongodb_uri
+    from aws_lambda_powertools.utilities import parameters
+
+    secret = str(parameters.get_secret(s.mongodb_secret_id, max_age=300))
+    if secret.lstrip().startswith("{"):
+        secret = json.loads(secret).get("uri", "")
+    if not secret.startswith(("mongodb://", "mongodb+srv://")):
+        raise ConfigError("MONGODB_SECRET_ID: the secret holds no mongodb:// URI")
+    return secret
+
+
+@cache
+def event_log() -> EventLog:
+    from mayachat.adapters.kafka_log import KafkaEventLog
+    from mayachat.kafka_config import producer_config
+
+    return KafkaEventLog(producer_config(settings()))
+
+
+@cache
+def token_verifier() -> TokenVerifier:
+    from mayachat.auth import TokenVerifier
+
+    return TokenVerifier.from_settings(settings())
+
+
+@cache
+def rate_limiter() -> RateLimiter:
+    from mayachat.adapters.redis_guards import RedisRateLimiter
+
+    s = settings()
+    return RedisRateLimiter(redis_client(), s.rate_limit_burst, s.rate_limit_per_second)
+
+
+# -- building blocks -----------------------------------------------------------------------
+@cache
+def delivery() -> Delivery:
+    from mayachat.adapters.apigw_connections import ApiGatewayConnections
+    from mayachat.adapters.redis_connections import RedisConnectionRegistry
+    from mayachat.chat import Delivery
+
+    s = settings()
+    if not s.websocket_management_endpoint:
+        raise ConfigError(
+            "WEBSOCKET_MANAGEMENT_ENDPOINT is not set (https://API.execute-api."
+            "REGION.amazonaws.com/STAGE)"
+        )
+    return Delivery(
+        RedisConnectionRegistry(redis_client()),
+        ApiGatewayConnections(s.websocket_management_endpoint, s.aws_region),
+    )
+
+
+@cache
+def rooms() -> Rooms:
+    from mayachat.adapters.mongo import MongoRooms
+    from mayachat.adapters.redis_rooms import RedisMembershipCache
+    from mayachat.chat import Rooms
+
+    return Rooms(
+        RedisMembershipCache(redis_client(), settings().membership_cache_seconds),
+        MongoRooms(mongo_database()),
+    )
+
+
+@cache
+def sequences() -> SequenceAllocator:
+    from mayachat.adapters.mongo import MongoSeqReservations
+    from mayachat.adapters.sequence import RedisSequenceAllocator
+
+    return RedisSequenceAllocator(redis_client(), MongoSeqReservations(mongo_database()))
+
+
+# -- services, one per route group -----------------------------------------------------------
+@cache
+def connections() -> Connections:
+    from mayachat.adapters.redis_connections import RedisConnectionRegistry
+    from mayachat.chat import Connections
+
+    return Connections(RedisConnectionRegistry(redis_client()))
+
+
+@cache
+def messaging() -> Messaging:
+    from mayachat.adapters.redis_guards import RedisIdempotencyStore
+    from mayachat.adapters.redis_rooms import RedisRecentMessages
+    from mayachat.chat import Messaging
+
+    s = settings()
+    return Messaging(
+        topic=s.kafka_topic_chat_messages,
+        rooms=rooms(),
+        sequences=sequences(),
+        log=event_log(),
+        idempotency=RedisIdempotencyStore(redis_client(), s.idempotency_ttl_seconds),
+        recent=RedisRecentMessages(redis_client(), s.recent_messages_per_room),
+        delivery=delivery(),
+    )
+
+
+@cache
+def typing() -> Typing:
+    from mayachat.chat import Typing
+
+    return Typing(rooms(), delivery())
+
+
+@cache
+def receipts() -> Receipts:
+    from mayachat.adapters.redis_rooms import RedisCursors
+    from mayachat.chat import Receipts
+
+    return Receipts(
+        topic=settings().kafka_topic_message_persistence,
+        rooms=rooms(),
+        sequences=sequences(),
+        cursors=RedisCursors(redis_client()),
+        log=event_log(),
+        delivery=delivery(),
+    )
+
+
+@cache
+def sync() -> Sync:
+    from mayachat.adapters.mongo import MongoMessageArchive
+    from mayachat.adapters.redis_rooms import RedisRecentMessages
+    from mayachat.chat import Sync
+
+    s = settings()
+    return Sync(
+        rooms=rooms(),
+        recent=RedisRecentMessages(redis_client(), s.recent_messages_per_room),
+        archive=MongoMessageArchive(mongo_database()),
+        delivery=delivery(),
+        page_size=s.sync_page_size,
+    )

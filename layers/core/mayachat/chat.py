@@ -1,0 +1,353 @@
+"""The real-time chat services: what happens for each client action, in domain terms.
+
+One small service per action group, so each Lambda function wires (and pays at cold start for)
+only the adapters its action needs. Guarantees: a message is acked only after the log (Kafka)
+holds it; delivery to online members comes after and never fails the send; a resend with the
+same clientMsgId reuses the first message's id and seq, so storage stays exactly-once in
+effect and clients de-duplicate by messageId.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from mayachat.errors import ChatError, ErrorCode
+from mayachat.ids import new_message_id
+from mayachat.model import Caller, Message, Receipt, ReceiptKind, utc_now_iso
+from mayachat.ports import (
+    ConnectionGateway,
+    ConnectionRegistry,
+    Cursors,
+    EventLog,
+    IdempotencyStore,
+    LogRecord,
+    LogUnavailable,
+    MembershipCache,
+    MessageArchive,
+    RecentMessages,
+    RoomDirectory,
+    SequenceAllocator,
+)
+from mayachat.protocol import encode
+
+logger = Logger(child=True)
+
+SCHEMA_VERSION = "1"
+# Sync frames stay well under API Gateway's 128 KB message limit.
+MAX_SYNC_FRAME_BYTES = 96 * 1024
+
+
+@dataclass(frozen=True)
+class Topics:
+    messages: str
+    events: str
+
+
+@dataclass
+class Connections:
+    registry: ConnectionRegistry
+
+    def connect(self, caller: Caller) -> None:
+        self.registry.register(caller.connection_id, caller.user_id)
+        logger.info(
+            "connected", extra={"userId": caller.user_id, "connectionId": caller.connection_id}
+        )
+
+    def disconnect(self, connection_id: str) -> None:
+        user_id = self.registry.unregister(connection_id)
+        logger.info("disconnected", extra={"userId": user_id, "connectionId": connection_id})
+
+
+@dataclass
+class Rooms:
+    """Membership: the Redis cache first, MongoDB's rooms on a miss."""
+
+    cache: MembershipCache
+    directory: RoomDirectory
+
+    def members(self, room_id: str) -> frozenset[str]:
+        members = self.cache.get(room_id)
+        if members is None:
+            members = self.directory.members(room_id) or frozenset()
+            if members:
+                self.cache.put(room_id, members)
+        return members
+
+    def require_member(
+        self, caller: Caller, room_id: str, client_msg_id: str | None = None
+    ) -> frozenset[str]:
+        members = self.members(room_id)
+        if caller.user_id not in members:
+            # The same answer for "no such room": ids of other people's rooms do not leak.
+            raise ChatError(
+                ErrorCode.NOT_A_MEMBER,
+                f"not a member of room {room_id}",
+                client_msg_id=client_msg_id,
+            )
+        return members
+
+
+@dataclass
+class Delivery:
+    """Frames to connections; connections that are gone (410) leave the registry."""
+
+    registry: ConnectionRegistry
+    gateway: ConnectionGateway
+
+    def to_members(
+        self,
+        user_ids: Iterable[str],
+        frame: dict[str, Any],
+        *,
+        exclude: set[str] | None = None,
+        also: list[tuple[str, bytes]] | None = None,
+        what: str,
+        room_id: str,
+    ) -> None:
+        data = encode(frame)
+        skip = exclude or set()
+        posts = list(also or [])
+        for connections in self.registry.connections_of(user_ids).values():
+            posts += [(c, data) for c in connections if c not in skip]
+        self.post(posts, what=what, room_id=room_id)
+
+    def reply(self, connection_id: str, frame: dict[str, Any], what: str) -> None:
+        self.post([(connection_id, encode(frame))], what=what)
+
+    def post(
+        self, posts: list[tuple[str, bytes]], *, what: str, room_id: str | None = None
+    ) -> None:
+        if not posts:
+            return
+        gone = self.gateway.post_many(posts)
+        for connection_id in gone:
+            self.registry.unregister(connection_id)
+        logger.info(
+            "delivered",
+            extra={
+                "what": what,
+                "roomId": room_id,
+                "connections": len(posts) - len(gone),
+                "gone": len(gone),
+            },
+        )
+
+
+def append_or_unavailable(
+    log: EventLog, record: LogRecord, *, client_msg_id: str | None = None
+) -> None:
+    """Append to the log, or raise the `unavailable` error the client retries on."""
+    try:
+        position = log.append(record)
+    except LogUnavailable as exc:
+        logger.error(
+            "Kafka did not take the record",
+            extra={"topic": record.topic, "key": record.key, "error": str(exc)},
+        )
+        raise ChatError(
+            ErrorCode.UNAVAILABLE,
+            "the message log is unavailable; retry with the same clientMsgId",
+            client_msg_id=client_msg_id,
+        ) from exc
+    logger.info(
+        "sent to Kafka",
+        extra={
+            "topic": position.topic,
+            "partition": position.partition,
+            "offset": position.offset,
+            "key": record.key,
+            **dict(record.headers),
+        },
+    )
+
+
+@dataclass
+class Messaging:
+    topic: str
+    rooms: Rooms
+    sequences: SequenceAllocator
+    log: EventLog
+    idempotency: IdempotencyStore
+    recent: RecentMessages
+    delivery: Delivery
+
+    def send(
+        self, caller: Caller, room_id: str, client_msg_id: str, content: dict[str, Any]
+    ) -> Message:
+        members = self.rooms.require_member(caller, room_id, client_msg_id)
+        message, acked = self._message_for(caller, room_id, client_msg_id, content)
+        ack = [(caller.connection_id, encode(message.ack()))]
+        if acked:
+            logger.info(
+                "resend answered with the first ack",
+                extra={"messageId": message.message_id, "clientMsgId": client_msg_id},
+            )
+            self.delivery.post(ack, what="ack", room_id=room_id)
+            return message
+        append_or_unavailable(
+            self.log,
+            LogRecord(
+                topic=self.topic,
+                key=room_id,
+                value=encode(message.to_wire()),
+                headers={
+                    "eventType": "message.created",
+                    "schemaVersion": SCHEMA_VERSION,
+                    "messageId": message.message_id,
+                    "senderId": caller.user_id,
+                },
+            ),
+            client_msg_id=client_msg_id,
+        )
+        self.idempotency.confirm(message)
+        self.recent.append(message)
+        self.delivery.to_members(
+            members,
+            {"type": "message", "message": message.to_wire()},
+            exclude={caller.connection_id},
+            also=ack,
+            what="message",
+            room_id=room_id,
+        )
+        return message
+
+    def _message_for(
+        self, caller: Caller, room_id: str, client_msg_id: str, content: dict[str, Any]
+    ) -> tuple[Message, bool]:
+        """The message this (sender, clientMsgId) stands for, and whether it was acked."""
+        earlier = self.idempotency.lookup(caller.user_id, client_msg_id)
+        if earlier is not None:
+            return earlier
+        fresh = Message(
+            message_id=new_message_id(),
+            room_id=room_id,
+            seq=self.sequences.next_seq(room_id),
+            sender_id=caller.user_id,
+            client_msg_id=client_msg_id,
+            content=content,
+            created_at=utc_now_iso(),
+        )
+        # A concurrent resend may have claimed it first: then that one is the message.
+        return self.idempotency.claim(caller.user_id, client_msg_id, fresh) or (fresh, False)
+
+
+@dataclass
+class Typing:
+    rooms: Rooms
+    delivery: Delivery
+
+    def typing(self, caller: Caller, room_id: str, is_typing: bool) -> None:
+        members = self.rooms.require_member(caller, room_id)
+        self.delivery.to_members(
+            members - {caller.user_id},
+            {"type": "typing", "roomId": room_id, "userId": caller.user_id, "isTyping": is_typing},
+            what="typing",
+            room_id=room_id,
+        )
+
+
+@dataclass
+class Receipts:
+    topic: str
+    rooms: Rooms
+    sequences: SequenceAllocator
+    cursors: Cursors
+    log: EventLog
+    delivery: Delivery
+
+    def mark(self, caller: Caller, room_id: str, kind: ReceiptKind, up_to_seq: int) -> None:
+        members = self.rooms.require_member(caller, room_id)
+        latest = self.sequences.latest(room_id)
+        if latest is not None and up_to_seq > latest:
+            raise ChatError(
+                ErrorCode.INVALID_SEQ,
+                f"upToSeq {up_to_seq} is beyond the room's latest seq {latest}",
+            )
+        current = self.cursors.position(room_id, caller.user_id, kind)
+        if current is not None and up_to_seq <= current:
+            return  # cursors only move forward: nothing to record or tell
+        receipt = Receipt(room_id=room_id, user_id=caller.user_id, kind=kind, up_to_seq=up_to_seq)
+        # Log first, then move the cached cursor: if the log is down the client retries and
+        # the cursor has not moved; a repeated receipt in the log is harmless ($max on apply).
+        append_or_unavailable(
+            self.log,
+            LogRecord(
+                topic=self.topic,
+                key=room_id,
+                value=encode(receipt.to_wire()),
+                headers={"eventType": f"receipt.{kind.value}", "schemaVersion": SCHEMA_VERSION},
+            ),
+        )
+        if not self.cursors.advance(room_id, caller.user_id, kind, up_to_seq):
+            return  # a concurrent mark got further first
+        logger.info(
+            "status updated",
+            extra={
+                "roomId": room_id,
+                "userId": caller.user_id,
+                "kind": kind.value,
+                "upToSeq": up_to_seq,
+            },
+        )
+        self.delivery.to_members(
+            members,
+            receipt.to_wire(),
+            exclude={caller.connection_id},
+            what="receipt",
+            room_id=room_id,
+        )
+
+
+@dataclass
+class Sync:
+    rooms: Rooms
+    recent: RecentMessages
+    archive: MessageArchive
+    delivery: Delivery
+    page_size: int = 100
+
+    def sync(self, caller: Caller, room_id: str, after_seq: int, limit: int | None) -> None:
+        self.rooms.require_member(caller, room_id)
+        wanted = min(limit or self.page_size, self.page_size)
+        # One extra tells whether there is more after this page.
+        messages, complete = self.recent.after(room_id, after_seq, wanted + 1)
+        if not complete:
+            by_seq = {m.seq: m for m in self.archive.after(room_id, after_seq, wanted + 1)}
+            by_seq.update((m.seq, m) for m in messages)  # acked, maybe not yet persisted
+            messages = [by_seq[s] for s in sorted(by_seq)][: wanted + 1]
+        has_more = len(messages) > wanted
+        self.delivery.post(
+            [
+                (caller.connection_id, encode(f))
+                for f in sync_frames(room_id, messages[:wanted], has_more)
+            ],
+            what="sync",
+            room_id=room_id,
+        )
+
+
+def sync_frames(room_id: str, messages: list[Message], has_more: bool) -> Iterable[dict[str, Any]]:
+    """`sync` frames of at most MAX_SYNC_FRAME_BYTES. The last has `final: true`; its
+    `hasMore` says whether to sync again from its last seq."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for message in messages:
+        wire = message.to_wire()
+        wire_size = len(json.dumps(wire, ensure_ascii=False).encode())
+        if batch and size + wire_size > MAX_SYNC_FRAME_BYTES:
+            yield {
+                "type": "sync",
+                "roomId": room_id,
+                "messages": batch,
+                "hasMore": True,
+                "final": False,
+            }
+            batch, size = [], 0
+        batch.append(wire)
+        size += wire_size
+    yield {"type": "sync", "roomId": room_id, "messages": batch, "hasMore": has_more, "final": True}

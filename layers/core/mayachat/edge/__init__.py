@@ -1,0 +1,1 @@
+"""Edges: where AWS event shapes are turned into commands and results into responses."""

@@ -1,0 +1,149 @@
+"""The WebSocket edge: API Gateway events in, calls to the chat services, frames out.
+
+Every route function is `frame_route(FrameModel, action)`: it validates the event (Powertools'
+parser models, extended with the authorizer context), rate-limits the connection, decodes and
+validates the frame, and turns a refusal into an error frame on the same socket. The socket
+always stays open; an unexpected failure is logged with the event and answered with
+`internal_error`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.parser.models import (
+    APIGatewayWebSocketConnectEventModel,
+    APIGatewayWebSocketDisconnectEventModel,
+    APIGatewayWebSocketMessageEventModel,
+)
+from aws_lambda_powertools.utilities.parser.models.apigw_websocket import (
+    APIGatewayWebSocketConnectEventRequestContext,
+    APIGatewayWebSocketMessageEventRequestContext,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
+
+from mayachat import bootstrap
+from mayachat.errors import ChatError, ErrorCode
+from mayachat.model import Caller
+from mayachat.protocol import Frame, decode_body, error_frame, parse_frame
+
+logger = Logger()
+
+Event = dict[str, Any]
+Response = dict[str, Any]
+LambdaHandler = Callable[[Event, LambdaContext], Response]
+F = TypeVar("F", bound=Frame)
+
+OK: Response = {"statusCode": 200}
+
+
+# Powertools' models leave out the authorizer context API Gateway passes to every route.
+class _ConnectContext(APIGatewayWebSocketConnectEventRequestContext):
+    authorizer: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConnectEvent(APIGatewayWebSocketConnectEventModel):
+    request_context: _ConnectContext = Field(alias="requestContext")
+
+
+class _MessageContext(APIGatewayWebSocketMessageEventRequestContext):
+    authorizer: dict[str, Any] = Field(default_factory=dict)
+
+
+class MessageEvent(APIGatewayWebSocketMessageEventModel):
+    request_context: _MessageContext = Field(alias="requestContext")
+
+    def text(self) -> str | None:
+        if self.body is None or not isinstance(self.body, str):
+            return None
+        if self.is_base64_encoded:
+            return base64.b64decode(self.body).decode("utf-8", errors="replace")
+        return self.body
+
+
+def _caller(authorizer: dict[str, Any], connection_id: str) -> Caller:
+    user_id = authorizer.get("userId")
+    if not isinstance(user_id, str) or not user_id:
+        # Only reachable if the route runs without the $connect authorizer: a deploy bug.
+        raise RuntimeError("no userId in the authorizer context")
+    return Caller(user_id=user_id, connection_id=connection_id)
+
+
+def frame_route(model: type[F] | None, action: Callable[[Caller, F], None]) -> LambdaHandler:
+    """A route handler for frames of `model` (None: the $default route, any frame)."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: Event, context: LambdaContext) -> Response:
+        parsed = MessageEvent.model_validate(event)
+        ctx = parsed.request_context
+        logger.append_keys(
+            route=ctx.route_key, connectionId=ctx.connection_id, userId=ctx.authorizer.get("userId")
+        )
+        try:
+            caller = _caller(ctx.authorizer, ctx.connection_id)
+            if not bootstrap.rate_limiter().allow(caller.connection_id):
+                raise ChatError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
+            settings = bootstrap.settings()
+            data = decode_body(parsed.text(), settings.max_frame_bytes)
+            if model is None:
+                action_name = data.get("action")
+                raise ChatError(
+                    ErrorCode.UNKNOWN_ACTION,
+                    f"unknown action {action_name!r}"
+                    if action_name is not None
+                    else "frame has no action",
+                )
+            action(caller, parse_frame(model, data, max_text=settings.max_text_length))
+        except ChatError as error:
+            logger.info("frame refused", extra={"code": error.code.value, "reason": error.message})
+            bootstrap.delivery().reply(ctx.connection_id, error_frame(error), what="error")
+        except Exception:
+            logger.exception("route failed", extra={"event": event})
+            _reply_internal_error(ctx.connection_id, context.aws_request_id)
+            return {"statusCode": 500}
+        return OK
+
+    return handler
+
+
+def _reply_internal_error(connection_id: str, request_id: str) -> None:
+    error = ChatError(ErrorCode.INTERNAL, f"internal error (request {request_id})")
+    try:
+        bootstrap.delivery().reply(connection_id, error_frame(error), what="error")
+    except Exception:
+        logger.exception("could not send the internal_error frame")
+
+
+def connect_route() -> LambdaHandler:
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: Event, context: LambdaContext) -> Response:
+        parsed = ConnectEvent.model_validate(event)
+        ctx = parsed.request_context
+        caller = _caller(ctx.authorizer, ctx.connection_id)
+        logger.append_keys(
+            route="$connect", connectionId=caller.connection_id, userId=caller.user_id
+        )
+        bootstrap.connections().connect(caller)
+        return OK
+
+    return handler
+
+
+def disconnect_route() -> LambdaHandler:
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: Event, context: LambdaContext) -> Response:
+        parsed = APIGatewayWebSocketDisconnectEventModel.model_validate(event)
+        ctx = parsed.request_context
+        logger.append_keys(
+            route="$disconnect",
+            connectionId=ctx.connection_id,
+            statusCode=ctx.disconnect_status_code,
+        )
+        bootstrap.connections().disconnect(ctx.connection_id)
+        return OK
+
+    return handler

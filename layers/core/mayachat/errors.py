@@ -1,0 +1,29 @@
+"""Every way a frame or request can be refused, with the stable code clients switch on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID_JSON = "invalid_json"  # the frame is not JSON
+    NOT_AN_OBJECT = "not_an_object"  # JSON, but not an object
+    UNKNOWN_ACTION = "unknown_action"  # no `action`, or one we do not have
+    INVALID_FIELD = "invalid_field"  # a field is missing or has the wrong type or format
+    TOO_LONG = "too_long"  # the text is over the length limit
+    FRAME_TOO_LARGE = "frame_too_large"  # the whole frame is over the size limit
+    NOT_A_MEMBER = "not_a_member"  # the room does not exist or the caller is not in it
+    INVALID_SEQ = "invalid_seq"  # a cursor beyond the room's latest message
+    RATE_LIMITED = "rate_limited"  # too many frames on this connection; slow down
+    UNAVAILABLE = "unavailable"  # the log (Kafka) did not take the message: retry
+    INTERNAL = "internal_error"  # a bug: logged with the request id
+
+
+class ChatError(Exception):
+    """A refusal the client can act on; it becomes an error frame or a 4xx."""
+
+    def __init__(self, code: ErrorCode, message: str, *, client_msg_id: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.client_msg_id = client_msg_id

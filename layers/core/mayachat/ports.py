@@ -1,0 +1,134 @@
+"""The small interfaces the domain needs from the outside world. Adapters implement them
+(mayachat.adapters.*); unit tests use in-memory fakes (tests/fakes.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from mayachat.model import Message, ReceiptKind
+
+
+class ConnectionRegistry(Protocol):
+    """Who is connected where: user -> connections (several devices), connection -> user."""
+
+    def register(self, connection_id: str, user_id: str) -> None: ...
+
+    def unregister(self, connection_id: str) -> str | None:
+        """Forget a connection; returns its user, or None if it was not known."""
+        ...
+
+    def connections_of(self, user_ids: Iterable[str]) -> dict[str, list[str]]: ...
+
+
+class MembershipCache(Protocol):
+    def get(self, room_id: str) -> frozenset[str] | None: ...
+
+    def put(self, room_id: str, members: frozenset[str]) -> None: ...
+
+
+class RoomDirectory(Protocol):
+    """The durable record of rooms and their members (MongoDB)."""
+
+    def members(self, room_id: str) -> frozenset[str] | None:
+        """The room's members, or None when there is no such room."""
+        ...
+
+
+class SeqReservations(Protocol):
+    """Durable high-water marks for room sequence numbers."""
+
+    def reserve(self, room_id: str, count: int) -> int:
+        """Atomically raise the room's reserved ceiling by `count`; return the new ceiling."""
+        ...
+
+
+class SequenceAllocator(Protocol):
+    def next_seq(self, room_id: str) -> int: ...
+
+    def latest(self, room_id: str) -> int | None:
+        """The last seq handed out, when known."""
+        ...
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    topic: str
+    key: str
+    value: bytes
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class LogPosition:
+    topic: str
+    partition: int
+    offset: int
+
+
+class EventLog(Protocol):
+    """The durable log (Kafka). `append` returns only once the log holds the record."""
+
+    def append(self, record: LogRecord) -> LogPosition: ...
+
+
+class LogUnavailable(Exception):
+    """The log did not confirm the record in time; it may or may not hold it."""
+
+
+class IdempotencyStore(Protocol):
+    """First-writer-wins memory of (sender, clientMsgId) -> the message it created, and
+    whether that message was acked (is in the log)."""
+
+    def lookup(self, sender_id: str, client_msg_id: str) -> tuple[Message, bool] | None: ...
+
+    def claim(
+        self, sender_id: str, client_msg_id: str, message: Message
+    ) -> tuple[Message, bool] | None:
+        """Remember `message` unless one is remembered already; then return that one."""
+        ...
+
+    def confirm(self, message: Message) -> None:
+        """Mark the remembered message as acked."""
+        ...
+
+
+class RecentMessages(Protocol):
+    """A bounded per-room window of the latest messages, for fast `sync`."""
+
+    def append(self, message: Message) -> None: ...
+
+    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], bool]:
+        """Messages with seq > after_seq in seq order, and whether the window surely holds
+        every one of them (False when it starts later, e.g. after trimming or a flush)."""
+        ...
+
+
+class MessageArchive(Protocol):
+    """The queryable store of every persisted message (MongoDB)."""
+
+    def after(self, room_id: str, after_seq: int, limit: int) -> list[Message]: ...
+
+
+class Cursors(Protocol):
+    def position(self, room_id: str, user_id: str, kind: ReceiptKind) -> int | None: ...
+
+    def advance(self, room_id: str, user_id: str, kind: ReceiptKind, up_to_seq: int) -> bool:
+        """Move the cursor forward to `up_to_seq`; False (and no change) if not forward."""
+        ...
+
+
+class RateLimiter(Protocol):
+    def allow(self, key: str) -> bool: ...
+
+
+class ConnectionGateway(Protocol):
+    """Posts frames to connections (API Gateway Management API)."""
+
+    def post_many(self, posts: Sequence[tuple[str, bytes]]) -> set[str]:
+        """Send every (connection_id, frame) concurrently; return the ids that are gone.
+
+        A failed delivery is logged and otherwise ignored: the message is in the log.
+        """
+        ...

@@ -1,0 +1,186 @@
+"""The chat services' rules, against in-memory fakes of every port."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mayachat.chat import MAX_SYNC_FRAME_BYTES, sync_frames
+from mayachat.errors import ChatError, ErrorCode
+from mayachat.model import Caller, Message, ReceiptKind
+from tests.fakes import World
+
+ALICE_PHONE = Caller("alice", "c-alice-phone")
+ALICE_TABLET = Caller("alice", "c-alice-tablet")
+BOB = Caller("bob", "c-bob")
+MALLORY = Caller("mallory", "c-mallory")
+TEXT = {"type": "text", "text": "hello"}
+
+
+@pytest.fixture
+def world() -> World:
+    w = World(rooms_by_id={"r1": {"alice", "bob"}})
+    for caller in (ALICE_PHONE, ALICE_TABLET, BOB, MALLORY):
+        w.registry.register(caller.connection_id, caller.user_id)
+    return w
+
+
+def frames_to(world: World, connection_id: str) -> list[dict[str, Any]]:
+    return [json.loads(data) for cid, data in world.gateway.sent if cid == connection_id]
+
+
+def test_send_logs_then_acks_the_sender_and_delivers_to_every_other_device(world: World) -> None:
+    message = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    (record,) = world.log.records
+    assert (record.topic, record.key) == ("chat-messages", "r1")
+    assert record.headers["eventType"] == "message.created"
+    assert json.loads(record.value)["messageId"] == message.message_id
+    assert frames_to(world, "c-alice-phone") == [message.ack()]
+    wire = {"type": "message", "message": message.to_wire()}
+    assert frames_to(world, "c-bob") == [wire]
+    assert frames_to(world, "c-alice-tablet") == [wire]  # the sender's other device
+    assert frames_to(world, "c-mallory") == []
+    assert message.seq == 1
+    assert world.recent.after("r1", 0, 10)[0] == [message]
+
+
+def test_a_resend_returns_the_first_ack_and_creates_nothing(world: World) -> None:
+    first = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    world.gateway.sent.clear()
+    again = world.messaging.send(ALICE_PHONE, "r1", "m-1", {"type": "text", "text": "edited?"})
+    assert again == first
+    assert len(world.log.records) == 1
+    assert frames_to(world, "c-alice-phone") == [first.ack()]
+    assert frames_to(world, "c-bob") == []
+
+
+def test_a_send_the_log_refuses_is_not_acked_and_its_retry_keeps_id_and_seq(
+    world: World,
+) -> None:
+    world.log.down = True
+    with pytest.raises(ChatError) as refused:
+        world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    assert refused.value.code is ErrorCode.UNAVAILABLE
+    assert refused.value.client_msg_id == "m-1"
+    assert world.gateway.sent == []
+    (pending, acked) = world.idempotency.entries[("alice", "m-1")]
+    assert not acked
+
+    world.log.down = False
+    message = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    assert (message.message_id, message.seq) == (pending.message_id, pending.seq)
+    assert len(world.log.records) == 1
+
+
+def test_a_non_member_cannot_send_type_mark_or_sync(world: World) -> None:
+    attempts = [
+        lambda: world.messaging.send(MALLORY, "r1", "x", TEXT),
+        lambda: world.typing.typing(MALLORY, "r1", True),
+        lambda: world.receipts.mark(MALLORY, "r1", ReceiptKind.READ, 0),
+        lambda: world.sync.sync(MALLORY, "r1", 0, None),
+        lambda: world.messaging.send(ALICE_PHONE, "no-such-room", "x", TEXT),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ChatError) as refused:
+            attempt()
+        assert refused.value.code is ErrorCode.NOT_A_MEMBER
+    assert world.log.records == []
+    assert world.gateway.sent == []
+
+
+def test_membership_is_read_from_the_directory_once_then_cached(world: World) -> None:
+    world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    world.messaging.send(ALICE_PHONE, "r1", "m-2", TEXT)
+    assert world.directory.reads == 1
+
+
+def test_gone_connections_leave_the_registry(world: World) -> None:
+    world.gateway.gone.add("c-bob")
+    world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    assert "c-bob" not in world.registry.user_of
+
+
+def test_typing_reaches_only_the_other_members(world: World) -> None:
+    world.typing.typing(ALICE_PHONE, "r1", True)
+    expected = {"type": "typing", "roomId": "r1", "userId": "alice", "isTyping": True}
+    assert frames_to(world, "c-bob") == [expected]
+    assert frames_to(world, "c-alice-tablet") == []
+    assert world.log.records == []
+
+
+def test_receipts_move_forward_only_and_are_logged(world: World) -> None:
+    for i in range(5):
+        world.messaging.send(ALICE_PHONE, "r1", f"m-{i}", TEXT)
+    world.gateway.sent.clear()
+    world.receipts.mark(BOB, "r1", ReceiptKind.READ, 3)
+    world.receipts.mark(BOB, "r1", ReceiptKind.READ, 2)  # backwards: nothing happens
+    world.receipts.mark(BOB, "r1", ReceiptKind.READ, 3)  # same: nothing happens
+    receipts = [r for r in world.log.records if r.topic == "message-persistence"]
+    assert len(receipts) == 1
+    assert receipts[0].headers["eventType"] == "receipt.read"
+    assert json.loads(receipts[0].value)["upToSeq"] == 3
+    assert world.cursors.position("r1", "bob", ReceiptKind.READ) == 3
+    (frame,) = frames_to(world, "c-alice-phone")
+    assert (frame["type"], frame["kind"], frame["upToSeq"]) == ("receipt", "read", 3)
+
+
+def test_a_receipt_beyond_the_latest_message_is_refused(world: World) -> None:
+    world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    with pytest.raises(ChatError) as refused:
+        world.receipts.mark(BOB, "r1", ReceiptKind.DELIVERED, 99)
+    assert refused.value.code is ErrorCode.INVALID_SEQ
+
+
+def test_a_receipt_the_log_refuses_leaves_the_cursor_where_it_was(world: World) -> None:
+    world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    world.log.down = True
+    with pytest.raises(ChatError):
+        world.receipts.mark(BOB, "r1", ReceiptKind.READ, 1)
+    assert world.cursors.position("r1", "bob", ReceiptKind.READ) is None
+
+
+def test_sync_replays_exactly_the_missed_messages_in_order(world: World) -> None:
+    sent = [world.messaging.send(ALICE_PHONE, "r1", f"m-{i}", TEXT) for i in range(6)]
+    world.gateway.sent.clear()
+    world.sync.sync(BOB, "r1", 2, None)
+    (frame,) = frames_to(world, "c-bob")
+    assert [m["seq"] for m in frame["messages"]] == [3, 4, 5, 6]
+    assert frame["messages"][0] == sent[2].to_wire()
+    assert (frame["hasMore"], frame["final"]) == (False, True)
+
+
+def test_sync_pages_with_has_more(world: World) -> None:
+    for i in range(6):
+        world.messaging.send(ALICE_PHONE, "r1", f"m-{i}", TEXT)
+    world.gateway.sent.clear()
+    world.sync.sync(BOB, "r1", 0, 4)
+    (frame,) = frames_to(world, "c-bob")
+    assert [m["seq"] for m in frame["messages"]] == [1, 2, 3, 4]
+    assert frame["hasMore"] is True
+
+
+def test_sync_falls_back_to_the_archive_when_the_window_is_short(world: World) -> None:
+    old = [
+        Message(f"id{i}", "r1", i, "alice", f"c{i}", TEXT, "2026-01-01T00:00:00.000Z")
+        for i in range(1, 4)
+    ]
+    world.archive.messages += old
+    world.sequences.counters["r1"] = 3
+    newest = world.messaging.send(ALICE_PHONE, "r1", "m-new", TEXT)  # seq 4: only in Redis
+    world.gateway.sent.clear()
+    world.sync.sync(BOB, "r1", 1, None)
+    (frame,) = frames_to(world, "c-bob")
+    assert [m["seq"] for m in frame["messages"]] == [2, 3, 4]
+    assert frame["messages"][-1]["messageId"] == newest.message_id
+
+
+def test_sync_frames_stay_under_the_frame_budget() -> None:
+    big = {"type": "text", "text": "x" * 3000}
+    messages = [Message(f"id{i}", "r", i, "a", f"c{i}", big, "t") for i in range(1, 101)]
+    frames = list(sync_frames("r", messages, has_more=False))
+    assert len(frames) > 1
+    assert all(len(json.dumps(f).encode()) < MAX_SYNC_FRAME_BYTES + 4096 for f in frames)
+    assert [m["seq"] for f in frames for m in f["messages"]] == list(range(1, 101))
+    assert [f["final"] for f in frames] == [False] * (len(frames) - 1) + [True]
