@@ -39,13 +39,17 @@ def redis_client() -> Redis:
 def mongo_database() -> Database[dict[str, Any]]:
     from pymongo import MongoClient
 
+    from mayachat.adapters.mongo import ensure_indexes
+
     client: MongoClient[dict[str, Any]] = MongoClient(
         mongodb_uri(settings()),
         appname="mayachat",
         serverSelectionTimeoutMS=5000,
         connectTimeoutMS=3000,
     )
-    return client.get_default_database(default=settings().mongodb_database)
+    database = client.get_default_database(default=settings().mongodb_database)
+    ensure_indexes(database)  # once per container: any deployment initialises itself
+    return database
 
 
 def mongodb_uri(s: Settings) -> str:

@@ -37,10 +37,11 @@ class RoomDirectory(Protocol):
 
 
 class SeqReservations(Protocol):
-    """Durable high-water marks for room sequence numbers."""
+    """Durable, numbered blocks of a room's sequence numbers."""
 
-    def reserve(self, room_id: str, count: int) -> int:
-        """Atomically raise the room's reserved ceiling by `count`; return the new ceiling."""
+    def claim_block(self, room_id: str) -> int:
+        """Claim a block number no one has claimed for this room, higher than every block
+        claimed before; blocks start at 0."""
         ...
 
 

@@ -89,5 +89,5 @@ class FerretDBService(Service):
             str(self.binary),
             f"-listen-addr={self.config.host}:{self.port}",
             f"-sqlite-url=file:{self.config.data_dir(self.name)}/",
-            "-log-level=warn",
+            "-log-level=error",  # at warn it logs every unsupported command (endSessions),
         ]

@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from mayachat.model import Message
 
@@ -17,7 +18,31 @@ Document = dict[str, Any]
 
 ROOMS = "rooms"
 MESSAGES = "messages"
-COUNTERS = "room_counters"
+SEQ_BLOCKS = "room_seq_blocks"
+
+
+# (collection, keys, options): every index the system relies on.
+INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
+    (
+        MESSAGES,
+        [("roomId", ASCENDING), ("seq", ASCENDING)],
+        {"unique": True, "name": "room_seq_unique"},
+    ),
+    (
+        MESSAGES,
+        [("senderId", ASCENDING), ("clientMsgId", ASCENDING)],
+        {"unique": True, "name": "sender_client_msg_unique"},
+    ),
+    (ROOMS, [("members", ASCENDING)], {"name": "members"}),
+    (SEQ_BLOCKS, [("roomId", ASCENDING), ("block", DESCENDING)], {"name": "room_block"}),
+]
+
+
+def ensure_indexes(db: Database[Document]) -> None:
+    """Create the indexes; a no-op when they exist. One at a time: FerretDB v1 drops the
+    connection when a multi-index createIndexes names indexes that already exist."""
+    for collection, keys, options in INDEXES:
+        db[collection].create_index(keys, **options)
 
 
 def message_to_document(message: Message) -> Document:
@@ -70,19 +95,33 @@ class MongoRooms:
 
 
 class MongoSeqReservations:
-    def __init__(self, db: Database[Document]) -> None:
-        self._counters = db[COUNTERS]
+    """One document per claimed block, its _id unique: an insert either claims the block or
+    fails with a duplicate key. Only unique-key inserts are used because FerretDB v1 on SQLite
+    does not isolate concurrent updates (a concurrent $inc or compare-and-set loses writes);
+    MongoDB and Atlas are fine with this too."""
 
-    def reserve(self, room_id: str, count: int) -> int:
-        doc = self._counters.find_one_and_update(
-            {"_id": room_id},
-            {"$inc": {"ceiling": count}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
+    def __init__(self, db: Database[Document]) -> None:
+        self._blocks = db[SEQ_BLOCKS]
+
+    def claim_block(self, room_id: str) -> int:
+        last = self._blocks.find_one(
+            {"roomId": room_id}, {"block": 1}, sort=[("block", DESCENDING)]
         )
-        if doc is None:  # cannot happen with upsert + AFTER; keeps the type honest
-            raise RuntimeError(f"no seq counter for room {room_id}")
-        return int(doc["ceiling"])
+        block = int(last["block"]) + 1 if last else 0
+        while True:
+            try:
+                self._blocks.insert_one(
+                    {
+                        "_id": f"{room_id}:{block:012d}",
+                        "roomId": room_id,
+                        "block": block,
+                        "claimedAt": datetime.now(UTC),
+                    }
+                )
+            except DuplicateKeyError:
+                block += 1
+                continue
+            return block
 
 
 class MongoMessageArchive:

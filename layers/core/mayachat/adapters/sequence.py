@@ -1,11 +1,11 @@
 """Room sequence numbers: atomic in Redis, never repeated even if Redis loses its data.
 
-Redis hands out seqs with HINCRBY, fast. MongoDB keeps, per room, a reserved ceiling that is
-always at or above every seq handed out (a seq is returned only once the ceiling covers it).
-When Redis has no counter for a room (new room, eviction, failover without persistence) it
-restarts above the durable ceiling, skipping a whole block so that seqs still in flight from
-the old counter cannot collide. Gaps are possible; repeats are not. MongoDB is asked once per
-`block` messages of a room, not per message.
+Redis hands out seqs with HINCRBY, fast. MongoDB records which numbered blocks of `block`
+seqs each room has claimed; a seq is returned only once a claimed block covers it. When Redis
+has no counter for a room (new room, eviction, failover without persistence) the counter
+restarts past every claimed block, skipping one so that seqs still in flight from the old
+counter cannot collide. Gaps are possible; repeats are not. MongoDB is asked once per `block`
+messages of a room, not per message.
 """
 
 from __future__ import annotations
@@ -49,19 +49,25 @@ class RedisSequenceAllocator:
         while True:
             result = self._next(keys=[key])
             if result is None:
-                # Start one block past the old durable ceiling: any seq the lost counter
-                # handed out (all at or below it, plus a few in flight) stays behind us.
-                # A room that never had a ceiling starts at 1.
-                ceiling = self._reservations.reserve(room_id, 2 * self._block)
-                previous = ceiling - 2 * self._block
-                start = 0 if previous == 0 else ceiling - self._block
-                self._init(keys=[key], args=[start, ceiling])
+                self._restart(room_id, key)
                 continue
             seq, ceiling = int(result[0]), int(result[1])
             while seq > ceiling:
-                ceiling = self._reservations.reserve(room_id, self._block)
+                ceiling = self._ceiling(self._reservations.claim_block(room_id))
                 self._raise(keys=[key], args=[ceiling])
             return seq
+
+    def _restart(self, room_id: str, key: str) -> None:
+        """(Re)create a room's counter. A room's first block starts at 1. Otherwise the old
+        counter's seqs (at most its ceiling plus a few in flight) lie below the block we
+        just claimed, so we claim one more and start at its beginning, past them all."""
+        block = self._reservations.claim_block(room_id)
+        if block > 0:
+            block = self._reservations.claim_block(room_id)
+        self._init(keys=[key], args=[block * self._block, self._ceiling(block)])
+
+    def _ceiling(self, block: int) -> int:
+        return (block + 1) * self._block
 
     def latest(self, room_id: str) -> int | None:
         raw = self._redis.hget(keys.room_seq(room_id), "n")

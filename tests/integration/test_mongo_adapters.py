@@ -1,0 +1,92 @@
+"""The MongoDB adapters against the real wire-protocol server (FerretDB)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from mayachat.adapters.mongo import (
+    MESSAGES,
+    MongoMessageArchive,
+    MongoRooms,
+    MongoSeqReservations,
+    document_to_message,
+    ensure_indexes,
+    message_to_document,
+)
+from mayachat.model import Message
+
+
+@pytest.fixture
+def db(mongodb_uri: str) -> Iterator[Database[dict[str, Any]]]:
+    client: MongoClient[dict[str, Any]] = MongoClient(mongodb_uri)
+    database = client[f"test_{uuid.uuid4().hex[:10]}"]
+    yield database
+    client.drop_database(database.name)
+    client.close()
+
+
+def test_rooms_know_their_members(db: Database[dict[str, Any]]) -> None:
+    rooms = MongoRooms(db)
+    rooms.create("r1", "group", ["bob", "alice", "bob"], created_by="alice")
+    assert rooms.members("r1") == frozenset({"alice", "bob"})
+    assert rooms.members("nope") is None
+
+
+def test_concurrent_block_claims_never_hand_out_a_block_twice(
+    db: Database[dict[str, Any]],
+) -> None:
+    ensure_indexes(db)
+    reservations = MongoSeqReservations(db)
+    with ThreadPoolExecutor(8) as pool:
+        blocks = list(pool.map(lambda _: reservations.claim_block("r1"), range(60)))
+    assert sorted(blocks) == list(range(60))
+    assert reservations.claim_block("r2") == 0
+    assert reservations.claim_block("r1") == 60
+
+
+def test_indexes_are_created_idempotently(db: Database[dict[str, Any]]) -> None:
+    ensure_indexes(db)
+    ensure_indexes(db)
+    names = set(db[MESSAGES].index_information())
+    assert {"room_seq_unique", "sender_client_msg_unique"} <= names
+
+
+def test_messages_round_trip_and_the_archive_pages_by_seq(
+    db: Database[dict[str, Any]],
+) -> None:
+    originals = [
+        Message(
+            f"id{i:03}",
+            "r1",
+            i,
+            "alice",
+            f"c{i}",
+            {"type": "text", "text": "é"},
+            f"2026-11-26T12:00:{i:02}.123Z",
+        )
+        for i in range(1, 31)
+    ]
+    db[MESSAGES].insert_many([message_to_document(m) for m in originals])
+    db[MESSAGES].insert_one(
+        message_to_document(
+            Message(
+                "other",
+                "r2",
+                5,
+                "bob",
+                "x",
+                {"type": "text", "text": "no"},
+                "2026-11-26T12:00:00.000Z",
+            )
+        )
+    )
+    assert document_to_message(db[MESSAGES].find_one({"_id": "id001"}) or {}) == originals[0]
+    page = MongoMessageArchive(db).after("r1", 10, 5)
+    assert page == originals[10:15]
