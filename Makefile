@@ -9,11 +9,11 @@ UV_VERSION := 0.13.8
 STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
-.PHONY: help dev up down status token test test-unit test-integration test-e2e lint typecheck \
+.PHONY: help dev up down status token room test test-unit test-integration test-e2e lint typecheck \
         cfn-lint lock clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 # The dev venv: the Lambda runtime's Python when present, every package pinned in
 # requirements/dev.txt (uv installs it; its cache lives outside the clone).
@@ -38,12 +38,20 @@ down:  ## stop exactly what `make dev` / the tests started
 status: $(STAMP)  ## show each local service and who started it
 	@$(PY) -m mayachat_local.stack status
 
-lint: $(STAMP)  ## ruff
+token: $(STAMP)  ## print a local dev JWT: make token USER=alice
+	@$(PY) -m mayachat_local.devauth "$(USER)"
+
+room: $(STAMP)  ## create a room in the local MongoDB: make room USERS="alice bob"
+	@$(PY) -m mayachat_local.rooms $(USERS)
+
+lint: $(STAMP)  ## ruff, and a syntax check on the machine's default Python
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
+	@python3 -m compileall -q layers/core functions infra/local/mayachat_local >/dev/null
 
-typecheck: $(STAMP)  ## mypy (strict on the core package)
+typecheck: $(STAMP)  ## mypy (strict on the core package; each function on its own)
 	@$(PY) -m mypy
+	@for f in functions/*/app.py; do $(PY) -m mypy --no-error-summary "$$f" || exit 1; done
 
 cfn-lint: $(STAMP)  ## lint template.yaml
 	@$(VENV)/bin/cfn-lint template.yaml

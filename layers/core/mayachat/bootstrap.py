@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
     from mayachat.auth import TokenVerifier
     from mayachat.chat import Connections, Delivery, Messaging, Receipts, Rooms, Sync, Typing
-    from mayachat.ports import EventLog, RateLimiter, SequenceAllocator
+    from mayachat.persistence import Persister
+    from mayachat.ports import DeadLetters, EventLog, RateLimiter, SequenceAllocator
 
 
 def settings() -> Settings:
@@ -191,3 +192,32 @@ def sync() -> Sync:
         delivery=delivery(),
         page_size=s.sync_page_size,
     )
+
+
+@cache
+def persister() -> Persister:
+    from mayachat.adapters.mongo_store import MongoMessageStore
+    from mayachat.persistence import Persister
+
+    s = settings()
+    return Persister(
+        messages_topic=s.kafka_topic_chat_messages,
+        events_topic=s.kafka_topic_message_persistence,
+        store=MongoMessageStore(mongo_database()),
+        dead_letters=dead_letters(),
+    )
+
+
+def dead_letters() -> DeadLetters:
+    s = settings()
+    if s.dead_letter_queue_url:
+        import boto3
+
+        from mayachat.adapters.dead_letters import SqsDeadLetters
+
+        return SqsDeadLetters(
+            boto3.client("sqs", region_name=s.aws_region), s.dead_letter_queue_url
+        )
+    from mayachat.adapters.dead_letters import KafkaDeadLetters
+
+    return KafkaDeadLetters(event_log(), s.kafka_topic_dead_letter)

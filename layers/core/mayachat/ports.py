@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
-from mayachat.model import Message, ReceiptKind
+from mayachat.model import Message, Receipt, ReceiptKind
 
 
 class ConnectionRegistry(Protocol):
@@ -56,7 +57,7 @@ class SequenceAllocator(Protocol):
 @dataclass(frozen=True)
 class LogRecord:
     topic: str
-    key: str
+    key: str | bytes | None
     value: bytes
     headers: Mapping[str, str]
 
@@ -133,3 +134,38 @@ class ConnectionGateway(Protocol):
         A failed delivery is logged and otherwise ignored: the message is in the log.
         """
         ...
+
+
+class StoreOutcome(StrEnum):
+    STORED = "stored"  # written now
+    DUPLICATE = "duplicate"  # already there (a redelivery or a resend): nothing changed
+    CONFLICT = "conflict"  # can never be stored as is (e.g. its room seq belongs to another)
+    FAILED = "failed"  # a transient error: retry later
+
+
+class MessageStore(Protocol):
+    """The persist side of MongoDB: bulk, idempotent writes."""
+
+    def store_messages(self, messages: Sequence[Message]) -> list[StoreOutcome]:
+        """One outcome per message, in order."""
+        ...
+
+    def apply_receipts(self, receipts: Sequence[Receipt]) -> list[bool]:
+        """Move each member's cursor forward ($max); False where a transient error hit."""
+        ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    reason: str
+
+
+class DeadLetters(Protocol):
+    """Where records that can never be stored go, with the reason (raises if it cannot)."""
+
+    def send(self, letter: DeadLetter) -> None: ...

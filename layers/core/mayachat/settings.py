@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     kafka_topic_chat_messages: str = "chat-messages"
     kafka_topic_message_persistence: str = "message-persistence"
     kafka_topic_dead_letter: str = "chat-dead-letter"
+    # Records that can never be stored go to this SQS queue when set, else to the topic above.
+    dead_letter_queue_url: str | None = None
     kafka_consumer_group_id: str = "mayachat-persist"
     kafka_client_id: str = "mayachat"
 

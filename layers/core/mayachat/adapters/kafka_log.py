@@ -38,7 +38,7 @@ class KafkaEventLog:
         try:
             self._producer.produce(
                 record.topic,
-                key=record.key.encode(),
+                key=record.key.encode() if isinstance(record.key, str) else record.key,
                 value=record.value,
                 headers=[(k, v.encode()) for k, v in record.headers.items()],
                 on_delivery=lambda err, msg: outcome.append((err, msg)),

@@ -19,6 +19,7 @@ Document = dict[str, Any]
 ROOMS = "rooms"
 MESSAGES = "messages"
 SEQ_BLOCKS = "room_seq_blocks"
+CURSORS = "room_cursors"
 
 
 # (collection, keys, options): every index the system relies on.
@@ -35,6 +36,7 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
     ),
     (ROOMS, [("members", ASCENDING)], {"name": "members"}),
     (SEQ_BLOCKS, [("roomId", ASCENDING), ("block", DESCENDING)], {"name": "room_block"}),
+    (CURSORS, [("userId", ASCENDING), ("roomId", ASCENDING)], {"name": "user_room"}),
 ]
 
 

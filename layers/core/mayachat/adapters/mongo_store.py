@@ -1,0 +1,147 @@
+"""The persist function's MongoDB writes: bulk, idempotent, forward-only.
+
+- messages: one unordered insert_many per batch, `_id` = messageId. A duplicate key on `_id`
+  or on (senderId, clientMsgId) is a redelivery or a resend: nothing changes. A duplicate on
+  (roomId, seq) with another id is a conflict the caller dead-letters, never a silent drop.
+- room summaries (last message, last seq, updated at): one conditional update per room and
+  batch, so they never move backwards.
+- receipts: a `$max` upsert of the member's cursor; `read` implies `delivered`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from mayachat.adapters.mongo import CURSORS, MESSAGES, ROOMS, message_to_document
+from mayachat.model import Message, Receipt, ReceiptKind
+from mayachat.ports import StoreOutcome
+
+DUPLICATE_KEY = 11000
+Document = dict[str, Any]
+
+
+class MongoMessageStore:
+    def __init__(self, db: Database[Document]) -> None:
+        self._messages = db[MESSAGES]
+        self._rooms = db[ROOMS]
+        self._cursors = db[CURSORS]
+
+    def store_messages(self, messages: Sequence[Message]) -> list[StoreOutcome]:
+        outcomes = [StoreOutcome.STORED] * len(messages)
+        try:
+            self._messages.insert_many([message_to_document(m) for m in messages], ordered=False)
+        except BulkWriteError as exc:
+            duplicates = []
+            for error in exc.details.get("writeErrors", []):
+                if error.get("code") == DUPLICATE_KEY:
+                    duplicates.append(error["index"])
+                else:
+                    outcomes[error["index"]] = StoreOutcome.FAILED
+            try:
+                self._classify_duplicates(messages, duplicates, outcomes)
+            except PyMongoError:
+                for i in duplicates:
+                    outcomes[i] = StoreOutcome.FAILED
+        except PyMongoError:
+            return [StoreOutcome.FAILED] * len(messages)
+        self._update_summaries(messages, outcomes)
+        return outcomes
+
+    def _classify_duplicates(
+        self, messages: Sequence[Message], indexes: list[int], outcomes: list[StoreOutcome]
+    ) -> None:
+        if not indexes:
+            return
+        ids = [messages[i].message_id for i in indexes]
+        same_id = {d["_id"] for d in self._messages.find({"_id": {"$in": ids}}, {"_id": 1})}
+        for i in indexes:
+            message = messages[i]
+            if message.message_id in same_id:
+                outcomes[i] = StoreOutcome.DUPLICATE
+            elif self._messages.find_one(
+                {"senderId": message.sender_id, "clientMsgId": message.client_msg_id}, {"_id": 1}
+            ):
+                outcomes[i] = StoreOutcome.DUPLICATE  # the same send, stored under another id
+            else:
+                outcomes[i] = StoreOutcome.CONFLICT
+
+    def _update_summaries(self, messages: Sequence[Message], outcomes: list[StoreOutcome]) -> None:
+        """Raise each room's summary to its newest message in this batch; where that fails,
+        its messages are retried (they come back as duplicates and the summary is redone)."""
+        newest: dict[str, int] = {}
+        for i, (message, outcome) in enumerate(zip(messages, outcomes, strict=True)):
+            if outcome in (StoreOutcome.STORED, StoreOutcome.DUPLICATE):
+                best = newest.get(message.room_id)
+                if best is None or messages[best].seq < message.seq:
+                    newest[message.room_id] = i
+        if not newest:
+            return
+        now = datetime.now(UTC)
+        updates = [
+            UpdateOne(
+                {
+                    "_id": room_id,
+                    "$or": [{"lastSeq": {"$lt": messages[i].seq}}, {"lastSeq": {"$exists": False}}],
+                },
+                {
+                    "$set": {
+                        "lastSeq": messages[i].seq,
+                        "updatedAt": now,
+                        "lastMessage": _summary(messages[i]),
+                    }
+                },
+            )
+            for room_id, i in newest.items()
+        ]
+        try:
+            self._rooms.bulk_write(updates, ordered=False)
+        except PyMongoError:
+            rooms = set(newest)
+            for i, message in enumerate(messages):
+                if message.room_id in rooms:
+                    outcomes[i] = StoreOutcome.FAILED
+
+    def apply_receipts(self, receipts: Sequence[Receipt]) -> list[bool]:
+        updates = []
+        for receipt in receipts:
+            raised = {"deliveredUpToSeq": receipt.up_to_seq}
+            if receipt.kind is ReceiptKind.READ:
+                raised["readUpToSeq"] = receipt.up_to_seq
+            updates.append(
+                UpdateOne(
+                    {"_id": f"{receipt.room_id}:{receipt.user_id}"},
+                    {
+                        "$max": raised,
+                        "$set": {
+                            "roomId": receipt.room_id,
+                            "userId": receipt.user_id,
+                            "updatedAt": datetime.now(UTC),
+                        },
+                    },
+                    upsert=True,
+                )
+            )
+        try:
+            self._cursors.bulk_write(updates, ordered=False)
+        except BulkWriteError as exc:
+            failed = {e["index"] for e in exc.details.get("writeErrors", [])}
+            return [i not in failed for i in range(len(receipts))]
+        except PyMongoError:
+            return [False] * len(receipts)
+        return [True] * len(receipts)
+
+
+def _summary(message: Message) -> Document:
+    return {
+        "messageId": message.message_id,
+        "seq": message.seq,
+        "senderId": message.sender_id,
+        "content": message.content,
+        "createdAt": message_to_document(message)["createdAt"],
+    }

@@ -1,0 +1,37 @@
+"""The schema of what the route functions write to Kafka (schemaVersion 1), checked again by
+the persist function: a record that does not match is dead-lettered, never half-stored."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from mayachat.protocol import ClientMsgId, RoomId
+
+Seq = Annotated[StrictInt, Field(ge=0)]
+UserId = Annotated[str, Field(min_length=1, max_length=256)]
+IsoTime = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class WireMessage(_Record):
+    messageId: Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+    roomId: RoomId
+    seq: Seq
+    senderId: UserId
+    clientMsgId: ClientMsgId
+    content: dict[str, Any]
+    createdAt: IsoTime
+
+
+class WireReceipt(_Record):
+    type: Literal["receipt"]
+    roomId: RoomId
+    userId: UserId
+    kind: Literal["delivered", "read"]
+    upToSeq: Seq
+    at: IsoTime

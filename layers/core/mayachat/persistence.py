@@ -1,0 +1,162 @@
+"""The persist service: Kafka records in, MongoDB documents out, exactly once in effect.
+
+Lambda's MSK event-source mapping is at-least-once, so everything here is idempotent: messages
+are keyed by messageId (a redelivery is a duplicate, not a second copy) and receipts only move
+cursors forward. Each record ends as one of:
+- done: stored now, or already stored;
+- dead-lettered: it can never be stored (undecodable, invalid, conflicting); it goes to the
+  dead-letter destination with the reason, and its neighbours are stored;
+- retry: a transient failure (MongoDB unreachable...): reported as a batch item failure so the
+  mapping redelivers it; it never blocks the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aws_lambda_powertools import Logger
+from pydantic import ValidationError
+
+from mayachat.log_schema import WireMessage, WireReceipt
+from mayachat.model import Message, Receipt, ReceiptKind
+from mayachat.ports import DeadLetter, DeadLetters, MessageStore, StoreOutcome
+
+logger = Logger(child=True)
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    DEAD_LETTERED = "dead_lettered"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True)
+class IncomingRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+
+
+class Poison(ValueError):
+    """This record can never be stored as it is."""
+
+
+@dataclass
+class Persister:
+    messages_topic: str
+    events_topic: str
+    store: MessageStore
+    dead_letters: DeadLetters
+
+    def persist(self, records: list[IncomingRecord]) -> list[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(records)
+        messages: list[tuple[int, Message]] = []
+        receipts: list[tuple[int, Receipt]] = []
+        for i, record in enumerate(records):
+            logger.debug("received from Kafka", extra=_where(record))
+            try:
+                decoded = self._decode(record)
+            except Poison as poison:
+                outcomes[i] = self._dead_letter(record, str(poison))
+                continue
+            if isinstance(decoded, Message):
+                messages.append((i, decoded))
+            else:
+                receipts.append((i, decoded))
+        logger.info(
+            "received from Kafka",
+            extra={"records": len(records), "messages": len(messages), "receipts": len(receipts)},
+        )
+        self._store_messages(records, messages, outcomes)
+        self._apply_receipts(receipts, outcomes)
+        return [o or Outcome.RETRY for o in outcomes]
+
+    def _decode(self, record: IncomingRecord) -> Message | Receipt:
+        if record.value is None:
+            raise Poison("empty value (tombstone)")
+        try:
+            data = json.loads(record.value)
+        except ValueError as exc:
+            raise Poison(f"value is not JSON: {exc}") from None
+        try:
+            if record.topic == self.messages_topic:
+                wire = WireMessage.model_validate(data)
+                return Message.from_wire(wire.model_dump())
+            if record.topic == self.events_topic:
+                receipt = WireReceipt.model_validate(data)
+                return Receipt(
+                    room_id=receipt.roomId,
+                    user_id=receipt.userId,
+                    kind=ReceiptKind(receipt.kind),
+                    up_to_seq=receipt.upToSeq,
+                    at=receipt.at,
+                )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "value"
+            raise Poison(f"invalid {where}: {first['msg']}") from None
+        raise Poison(f"no handler for topic {record.topic}")
+
+    def _store_messages(
+        self,
+        records: list[IncomingRecord],
+        messages: list[tuple[int, Message]],
+        outcomes: list[Outcome | None],
+    ) -> None:
+        if not messages:
+            return
+        results = self.store.store_messages([m for _, m in messages])
+        stored = 0
+        for (i, message), result in zip(messages, results, strict=True):
+            if result in (StoreOutcome.STORED, StoreOutcome.DUPLICATE):
+                outcomes[i] = Outcome.DONE
+                stored += result is StoreOutcome.STORED
+            elif result is StoreOutcome.CONFLICT:
+                outcomes[i] = self._dead_letter(
+                    records[i],
+                    f"seq {message.seq} of room {message.room_id} already belongs "
+                    "to another message",
+                )
+            else:
+                outcomes[i] = Outcome.RETRY
+        logger.info(
+            "saved to MongoDB",
+            extra={
+                "stored": stored,
+                "duplicates": results.count(StoreOutcome.DUPLICATE),
+                "retry": results.count(StoreOutcome.FAILED),
+            },
+        )
+
+    def _apply_receipts(
+        self, receipts: list[tuple[int, Receipt]], outcomes: list[Outcome | None]
+    ) -> None:
+        if not receipts:
+            return
+        applied = self.store.apply_receipts([r for _, r in receipts])
+        for (i, _), ok in zip(receipts, applied, strict=True):
+            outcomes[i] = Outcome.DONE if ok else Outcome.RETRY
+        logger.info("status updated", extra={"receipts": sum(applied)})
+
+    def _dead_letter(self, record: IncomingRecord, reason: str) -> Outcome:
+        try:
+            self.dead_letters.send(
+                DeadLetter(
+                    record.topic, record.partition, record.offset, record.key, record.value, reason
+                )
+            )
+        except Exception:
+            # Never drop it: retried until the dead-letter destination takes it.
+            logger.exception("dead-letter destination refused the record", extra=_where(record))
+            return Outcome.RETRY
+        logger.warning("record dead-lettered", extra={**_where(record), "reason": reason})
+        return Outcome.DEAD_LETTERED
+
+
+def _where(record: IncomingRecord) -> dict[str, object]:
+    return {"topic": record.topic, "partition": record.partition, "offset": record.offset}

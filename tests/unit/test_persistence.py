@@ -1,0 +1,176 @@
+"""The persist service's rules: decode, store in bulk, dead-letter poison, retry transients."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from mayachat.model import Message, Receipt, ReceiptKind
+from mayachat.persistence import IncomingRecord, Outcome, Persister
+from mayachat.ports import DeadLetter, StoreOutcome
+
+MESSAGES, EVENTS = "chat-messages", "message-persistence"
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.messages: dict[str, Message] = {}
+        self.cursors: dict[tuple[str, str], dict[str, int]] = {}
+        self.down = False
+        self.calls = 0
+
+    def store_messages(self, messages: Sequence[Message]) -> list[StoreOutcome]:
+        self.calls += 1
+        if self.down:
+            return [StoreOutcome.FAILED] * len(messages)
+        outcomes = []
+        for m in messages:
+            taken = {(x.room_id, x.seq): x.message_id for x in self.messages.values()}
+            if m.message_id in self.messages:
+                outcomes.append(StoreOutcome.DUPLICATE)
+            elif taken.get((m.room_id, m.seq)) not in (None, m.message_id):
+                outcomes.append(StoreOutcome.CONFLICT)
+            else:
+                self.messages[m.message_id] = m
+                outcomes.append(StoreOutcome.STORED)
+        return outcomes
+
+    def apply_receipts(self, receipts: Sequence[Receipt]) -> list[bool]:
+        if self.down:
+            return [False] * len(receipts)
+        for r in receipts:
+            cursor = self.cursors.setdefault((r.room_id, r.user_id), {})
+            cursor[r.kind.value] = max(cursor.get(r.kind.value, 0), r.up_to_seq)
+        return [True] * len(receipts)
+
+
+class FakeDeadLetters:
+    def __init__(self) -> None:
+        self.letters: list[DeadLetter] = []
+        self.down = False
+
+    def send(self, letter: DeadLetter) -> None:
+        if self.down:
+            raise RuntimeError("dead-letter topic unavailable")
+        self.letters.append(letter)
+
+
+def message(seq: int, room: str = "r1") -> Message:
+    return Message(
+        f"01JD{seq:022d}",
+        room,
+        seq,
+        "alice",
+        f"c{seq}",
+        {"type": "text", "text": f"#{seq}"},
+        "2026-11-26T12:00:00.000Z",
+    )
+
+
+def record(offset: int, value: bytes | None, topic: str = MESSAGES) -> IncomingRecord:
+    return IncomingRecord(topic, 0, offset, b"r1", value, {})
+
+
+def as_record(offset: int, m: Message) -> IncomingRecord:
+    return record(offset, json.dumps(m.to_wire()).encode())
+
+
+def persister() -> tuple[Persister, FakeStore, FakeDeadLetters]:
+    store, dead = FakeStore(), FakeDeadLetters()
+    return Persister(MESSAGES, EVENTS, store, dead), store, dead
+
+
+def test_a_batch_is_stored_in_one_bulk_call() -> None:
+    service, store, _ = persister()
+    outcomes = service.persist([as_record(i, message(i)) for i in range(1, 51)])
+    assert outcomes == [Outcome.DONE] * 50
+    assert store.calls == 1
+    assert len(store.messages) == 50
+
+
+def test_a_redelivered_batch_changes_nothing() -> None:
+    service, store, _ = persister()
+    batch = [as_record(i, message(i)) for i in range(1, 6)]
+    for _ in range(3):
+        assert service.persist(batch) == [Outcome.DONE] * 5
+    assert len(store.messages) == 5
+
+
+def test_poison_is_dead_lettered_with_its_reason_and_neighbours_are_stored() -> None:
+    service, store, dead = persister()
+    wire = message(3).to_wire()
+    batch = [
+        as_record(0, message(1)),
+        record(1, b"{not json"),
+        record(2, json.dumps({**wire, "seq": "three"}).encode()),
+        record(3, None),
+        as_record(4, message(2)),
+    ]
+    outcomes = service.persist(batch)
+    assert outcomes == [
+        Outcome.DONE,
+        Outcome.DEAD_LETTERED,
+        Outcome.DEAD_LETTERED,
+        Outcome.DEAD_LETTERED,
+        Outcome.DONE,
+    ]
+    assert [letter.offset for letter in dead.letters] == [1, 2, 3]
+    assert "not JSON" in dead.letters[0].reason
+    assert "seq" in dead.letters[1].reason
+    assert dead.letters[0].value == b"{not json"
+    assert len(store.messages) == 2
+
+
+def test_a_seq_conflict_is_dead_lettered_never_dropped() -> None:
+    service, _, dead = persister()
+    service.persist([as_record(0, message(1))])
+    impostor = Message(
+        "01JDXXXXXXXXXXXXXXXXXXXXXX",
+        "r1",
+        1,
+        "bob",
+        "other",
+        {"type": "text", "text": "?"},
+        "2026-11-26T12:00:00.000Z",
+    )
+    assert service.persist([as_record(1, impostor)]) == [Outcome.DEAD_LETTERED]
+    assert "seq 1 of room r1" in dead.letters[0].reason
+
+
+def test_a_store_outage_retries_the_records_and_nothing_else() -> None:
+    service, store, _ = persister()
+    store.down = True
+    outcomes = service.persist([as_record(0, message(1)), record(1, b"junk")])
+    assert outcomes == [Outcome.RETRY, Outcome.DEAD_LETTERED]
+    store.down = False
+    assert service.persist([as_record(0, message(1))]) == [Outcome.DONE]
+
+
+def test_poison_is_retried_while_the_dead_letter_destination_is_down() -> None:
+    service, _, dead = persister()
+    dead.down = True
+    assert service.persist([record(0, b"junk")]) == [Outcome.RETRY]
+
+
+def test_receipts_apply_forward_only_even_out_of_order() -> None:
+    service, store, _ = persister()
+
+    def receipt(seq: int, kind: ReceiptKind) -> IncomingRecord:
+        r = Receipt("r1", "bob", kind, seq, at="2026-11-26T12:00:00.000Z")
+        return record(seq, json.dumps(r.to_wire()).encode(), topic=EVENTS)
+
+    outcomes = service.persist(
+        [
+            receipt(7, ReceiptKind.READ),
+            receipt(3, ReceiptKind.READ),
+            receipt(5, ReceiptKind.DELIVERED),
+        ]
+    )
+    assert outcomes == [Outcome.DONE] * 3
+    assert store.cursors[("r1", "bob")] == {"read": 7, "delivered": 5}
+
+
+def test_a_record_on_an_unknown_topic_is_dead_lettered() -> None:
+    service, _, dead = persister()
+    assert service.persist([record(0, b"{}", topic="elsewhere")]) == [Outcome.DEAD_LETTERED]
+    assert "no handler for topic elsewhere" in dead.letters[0].reason
