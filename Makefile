@@ -70,7 +70,8 @@ test: lint typecheck cfn-lint  ## everything: lint, types, template, unit, integ
 
 lock: $(STAMP)  ## re-pin requirements/*.txt from pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.13 -o requirements/dev.txt
-	$(UV) pip compile -q pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux2014 -o requirements/lambda.txt
+	# The layer gets the same versions as the venv the tests ran with (-c dev.txt).
+	$(UV) pip compile -q pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux2014 -c requirements/dev.txt -o requirements/lambda.txt
 
 clean: down  ## remove local state (data, logs) and the venv; keeps the download cache
 	rm -rf .local $(VENV) .mypy_cache .ruff_cache .pytest_cache
