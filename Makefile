@@ -27,10 +27,11 @@ $(STAMP): requirements/dev.txt pyproject.toml
 
 venv: $(STAMP)  ## create/update the dev virtualenv
 
-dev: $(STAMP)  ## start every backing service locally and print where each listens
-	@$(PY) -m mayachat_local.stack up
+dev: $(STAMP)  ## run the whole system locally (services + WebSocket API), Ctrl-C stops
+	@$(PY) -m mayachat_local.dev
 
-up: dev
+up: $(STAMP)  ## start only the backing services, in the background
+	@$(PY) -m mayachat_local.stack up
 
 down:  ## stop exactly what `make dev` / the tests started
 	@if [ -x $(PY) ]; then $(PY) -m mayachat_local.stack down; else echo "nothing to stop"; fi

@@ -76,6 +76,24 @@ def app_environment(endpoints: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in env.items() if value}
 
 
+def function_environment(endpoints: dict[str, str]) -> dict[str, str]:
+    """Overrides for running the template's functions against the local stack.
+
+    The template's Globals carry AWS values as plain strings (MSK IAM over TLS); locally the
+    broker is PLAINTEXT, tokens are dev tokens and the MongoDB URI is not a secret.
+    """
+    from mayachat_local.devauth import auth_environment
+
+    return {
+        **app_environment(endpoints),
+        **auth_environment(),
+        "KAFKA_SASL_MECHANISM": "",
+        "KAFKA_SSL_ENABLED": "false",
+        "MONGODB_SECRET_ID": "",
+        "JWT_JWKS_URL": "",
+    }
+
+
 def print_table(statuses: list[Status]) -> None:
     width = max(len(s.name) for s in statuses)
     for s in statuses:

@@ -151,7 +151,7 @@ def append_or_unavailable(
         )
         raise ChatError(
             ErrorCode.UNAVAILABLE,
-            "the message log is unavailable; retry with the same clientMsgId",
+            "the message log is unavailable; retry (a message with the same clientMsgId)",
             client_msg_id=client_msg_id,
         ) from exc
     logger.info(
@@ -321,14 +321,11 @@ class Sync:
             by_seq.update((m.seq, m) for m in messages)  # acked, maybe not yet persisted
             messages = [by_seq[s] for s in sorted(by_seq)][: wanted + 1]
         has_more = len(messages) > wanted
-        self.delivery.post(
-            [
-                (caller.connection_id, encode(f))
-                for f in sync_frames(room_id, messages[:wanted], has_more)
-            ],
-            what="sync",
-            room_id=room_id,
-        )
+        # One post at a time: the frames of one answer must arrive in order.
+        for frame in sync_frames(room_id, messages[:wanted], has_more):
+            self.delivery.post(
+                [(caller.connection_id, encode(frame))], what="sync", room_id=room_id
+            )
 
 
 def sync_frames(room_id: str, messages: list[Message], has_more: bool) -> Iterable[dict[str, Any]]:

@@ -95,12 +95,12 @@ def parse_frame(model: type[F], data: dict[str, Any], *, max_text: int) -> F:
     return frame
 
 
-_CLIENT_MSG_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_CLIENT_MSG_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 def _echoable_client_msg_id(value: object) -> str | None:
     """The frame's clientMsgId, for the error frame, if it is a valid one (never echo junk)."""
-    return value if isinstance(value, str) and _CLIENT_MSG_ID.match(value) else None
+    return value if isinstance(value, str) and _CLIENT_MSG_ID.fullmatch(value) else None
 
 
 def encode(frame: dict[str, Any]) -> bytes:

@@ -18,7 +18,7 @@ logger = Logger(child=True)
 
 
 class KafkaEventLog:
-    def __init__(self, config: dict[str, Any], delivery_timeout_s: float = 8.0) -> None:
+    def __init__(self, config: dict[str, Any], delivery_timeout_s: float = 5.0) -> None:
         # librdkafka gives up on a record itself before we stop waiting for it.
         self._timeout = delivery_timeout_s
         conf = {**config, "delivery.timeout.ms": int(delivery_timeout_s * 1000)}

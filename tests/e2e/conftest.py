@@ -1,0 +1,114 @@
+"""The whole real-time path: real WebSocket clients -> the local API Gateway (from
+template.yaml) -> the real route functions -> Kafka, Redis, MongoDB on the local stack."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from mayachat_local.config import StackConfig
+from mayachat_local.devauth import mint
+from mayachat_local.gateway.server import LocalWebSocketGateway
+from mayachat_local.gateway.threaded import run_in_thread
+from mayachat_local.stack import function_environment
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+Frame = dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def stack_endpoints(
+    kafka_brokers: str, mongodb_uri: str, redis_url: str, aws_endpoint: str
+) -> dict[str, str]:
+    return {"kafka": kafka_brokers, "mongodb": mongodb_uri, "redis": redis_url, "aws": aws_endpoint}
+
+
+@pytest.fixture(scope="session")
+def gateway(
+    stack_endpoints: dict[str, str], stack_config: StackConfig
+) -> Iterator[LocalWebSocketGateway]:
+    env = {**function_environment(stack_endpoints), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    with run_in_thread(LocalWebSocketGateway(TEMPLATE, port=0, env_overrides=env)) as gw:
+        yield gw
+
+
+class Client:
+    """A phone: one WebSocket, with helpers to send frames and wait for typed ones."""
+
+    def __init__(self, ws: ClientConnection, user: str) -> None:
+        self.ws = ws
+        self.user = user
+        self.inbox: list[Frame] = []
+
+    def send(self, frame: Frame | str) -> None:
+        self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    def expect(self, kind: str, timeout: float = 20.0, **fields: Any) -> Frame:
+        """The first frame of `kind` (matching `fields`), received or already buffered."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for frame in self.inbox:
+                if frame.get("type") == kind and all(frame.get(k) == v for k, v in fields.items()):
+                    self.inbox.remove(frame)
+                    return frame
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"{self.user}: no {kind} {fields} within {timeout}s; got {self.inbox}"
+                )
+            try:
+                self.inbox.append(json.loads(self.ws.recv(timeout=remaining)))
+            except TimeoutError:
+                continue
+
+    def barrier(self) -> None:
+        """Round-trip a ping: frames the server sent before the pong are in the inbox."""
+        self.send({"action": "ping"})
+        self.expect("pong")
+
+    def send_text(self, room_id: str, text: str, client_msg_id: str | None = None) -> Frame:
+        cmid = client_msg_id or uuid.uuid4().hex[:16]
+        self.send(
+            {
+                "action": "sendMessage",
+                "roomId": room_id,
+                "clientMsgId": cmid,
+                "content": {"type": "text", "text": text},
+            }
+        )
+        return self.expect("ack", clientMsgId=cmid)
+
+
+@pytest.fixture
+def phone(gateway: LocalWebSocketGateway) -> Iterator[Callable[[str], Client]]:
+    with contextlib.ExitStack() as opened:
+
+        def open_phone(user: str) -> Client:
+            ws = opened.enter_context(connect(f"{gateway.url}?token={mint(user)}", open_timeout=20))
+            client = Client(ws, user)
+            client.barrier()  # $connect has run: the connection is registered
+            return client
+
+        yield open_phone
+
+
+@pytest.fixture
+def new_room(mongodb_uri: str) -> Callable[..., str]:
+    from mayachat_local.rooms import create_room
+
+    return lambda *members: create_room(list(members))
+
+
+@pytest.fixture
+def users() -> Callable[[str], str]:
+    """Unique user ids per test, so tests never see each other's frames."""
+    suffix = uuid.uuid4().hex[:6]
+    return lambda name: f"{name}-{suffix}"
