@@ -18,12 +18,29 @@ if TYPE_CHECKING:
 
     from mayachat.auth import TokenVerifier
     from mayachat.chat import Connections, Delivery, Messaging, Receipts, Rooms, Sync, Typing
+    from mayachat.history import History
     from mayachat.persistence import Persister
-    from mayachat.ports import DeadLetters, EventLog, RateLimiter, SequenceAllocator
+    from mayachat.ports import (
+        ChatReads,
+        DeadLetters,
+        EventLog,
+        RateLimiter,
+        SequenceAllocator,
+    )
+    from mayachat.room_admin import RoomAdmin
 
 
 def settings() -> Settings:
     return get_settings()
+
+
+def reset() -> None:
+    """Forget every built client and the settings (tests that change the environment)."""
+    get_settings.cache_clear()
+    for builder in list(globals().values()):
+        clear = getattr(builder, "cache_clear", None)
+        if callable(clear) and getattr(builder, "__module__", None) == __name__:
+            clear()
 
 
 # -- clients -------------------------------------------------------------------------------
@@ -221,3 +238,31 @@ def dead_letters() -> DeadLetters:
     from mayachat.adapters.dead_letters import KafkaDeadLetters
 
     return KafkaDeadLetters(event_log(), s.kafka_topic_dead_letter)
+
+
+# -- REST ------------------------------------------------------------------------------------
+@cache
+def chat_reads() -> ChatReads:
+    from mayachat.adapters.mongo_reads import MongoChatReads
+
+    return MongoChatReads(mongo_database())
+
+
+@cache
+def history() -> History:
+    from mayachat.history import History
+
+    return History(chat_reads(), receipts())
+
+
+@cache
+def room_admin() -> RoomAdmin:
+    from mayachat.adapters.mongo import MongoRooms
+    from mayachat.adapters.redis_rooms import RedisMembershipCache
+    from mayachat.room_admin import RoomAdmin
+
+    return RoomAdmin(
+        chat_reads(),
+        MongoRooms(mongo_database()),
+        RedisMembershipCache(redis_client(), settings().membership_cache_seconds),
+    )

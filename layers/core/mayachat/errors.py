@@ -27,3 +27,15 @@ class ChatError(Exception):
         self.code = code
         self.message = message
         self.client_msg_id = client_msg_id
+
+
+class NotFound(Exception):
+    """No such thing, or not one the caller may see (rooms they are not in look absent)."""
+
+
+class Forbidden(Exception):
+    """The caller is known to be in the room but may not do this."""
+
+
+class Invalid(ValueError):
+    """The request is well-formed but breaks a rule (e.g. adding members to a direct room)."""

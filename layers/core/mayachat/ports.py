@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from mayachat.model import Message, Receipt, ReceiptKind
+from mayachat.views import Cursor, Room, RoomStats
 
 
 class ConnectionRegistry(Protocol):
@@ -27,6 +28,8 @@ class MembershipCache(Protocol):
     def get(self, room_id: str) -> frozenset[str] | None: ...
 
     def put(self, room_id: str, members: frozenset[str]) -> None: ...
+
+    def invalidate(self, room_id: str) -> None: ...
 
 
 class RoomDirectory(Protocol):
@@ -169,3 +172,41 @@ class DeadLetters(Protocol):
     """Where records that can never be stored go, with the reason (raises if it cannot)."""
 
     def send(self, letter: DeadLetter) -> None: ...
+
+
+class ChatReads(Protocol):
+    """What the REST API reads from MongoDB (the persisted view)."""
+
+    def room(self, room_id: str) -> Room | None: ...
+
+    def rooms_of(self, user_id: str) -> list[Room]: ...
+
+    def message(self, message_id: str) -> Message | None: ...
+
+    def history(
+        self, room_id: str, *, before: int | None, after: int | None, limit: int
+    ) -> list[Message]:
+        """Newest first below `before` (or from the newest); oldest first above `after`."""
+        ...
+
+    def cursors(self, user_id: str, room_ids: Sequence[str]) -> dict[str, Cursor]: ...
+
+    def unread_counts(self, user_id: str, read_up_to: Mapping[str, int]) -> dict[str, int]:
+        """Per room: messages above the read cursor not sent by the user."""
+        ...
+
+    def unread_messages(
+        self, user_id: str, read_up_to: Mapping[str, int], limit: int
+    ) -> list[Message]: ...
+
+    def stats(self, room_id: str) -> RoomStats: ...
+
+
+class RoomWrites(Protocol):
+    def create(self, room: Room) -> bool:
+        """Insert the room; False if a room with its id exists already."""
+        ...
+
+    def add_members(self, room_id: str, user_ids: Sequence[str]) -> None: ...
+
+    def remove_member(self, room_id: str, user_id: str) -> None: ...

@@ -5,6 +5,7 @@ Only operations MongoDB, Atlas and FerretDB v1 all support (no transactions, no 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from mayachat.model import Message
+from mayachat.views import Room, RoomType
 
 Document = dict[str, Any]
 
@@ -75,7 +77,8 @@ def document_to_message(doc: Document) -> Message:
 
 
 class MongoRooms:
-    """Rooms and their members (RoomDirectory), read on a membership-cache miss."""
+    """Rooms and their members: the RoomDirectory the WebSocket path asks on a cache miss,
+    and the RoomWrites of the REST API."""
 
     def __init__(self, db: Database[Document]) -> None:
         self._rooms = db[ROOMS]
@@ -84,16 +87,52 @@ class MongoRooms:
         doc = self._rooms.find_one({"_id": room_id}, {"members": 1})
         return frozenset(doc["members"]) if doc else None
 
-    def create(self, room_id: str, kind: str, members: list[str], created_by: str) -> None:
-        self._rooms.insert_one(
-            {
-                "_id": room_id,
-                "type": kind,
-                "members": sorted(set(members)),
-                "createdBy": created_by,
-                "createdAt": datetime.now(UTC),
-            }
+    def create(self, room: Room) -> bool:
+        try:
+            self._rooms.insert_one(room_to_document(room))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def add_members(self, room_id: str, user_ids: Sequence[str]) -> None:
+        self._rooms.update_one(
+            {"_id": room_id}, {"$addToSet": {"members": {"$each": list(user_ids)}}}
         )
+
+    def remove_member(self, room_id: str, user_id: str) -> None:
+        self._rooms.update_one({"_id": room_id}, {"$pull": {"members": user_id}})
+
+
+def room_to_document(room: Room) -> Document:
+    doc: Document = {
+        "_id": room.room_id,
+        "type": room.type.value,
+        "members": list(room.members),
+        "createdBy": room.created_by,
+        "createdAt": room.created_at,
+    }
+    if room.name:
+        doc["name"] = room.name
+    return doc
+
+
+def document_to_room(doc: Document) -> Room:
+    return Room(
+        room_id=doc["_id"],
+        type=RoomType(doc.get("type", "group")),
+        members=tuple(doc.get("members", [])),
+        created_by=doc.get("createdBy", ""),
+        created_at=utc(doc["createdAt"]),
+        name=doc.get("name"),
+        last_seq=int(doc.get("lastSeq", 0)),
+        last_message=doc.get("lastMessage"),
+        updated_at=utc(doc["updatedAt"]) if doc.get("updatedAt") else None,
+    )
+
+
+def utc(value: datetime) -> datetime:
+    """BSON datetimes come back naive, in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class MongoSeqReservations:

@@ -1,0 +1,9 @@
+"""REST: the FastAPI app behind the HTTP API, through Mangum (HTTP API v2 events)."""
+
+from mangum import Mangum
+
+from mayachat.rest.app import create_app
+
+app = create_app()
+
+handler = Mangum(app, lifespan="off")

@@ -1,0 +1,1 @@
+"""The REST API (FastAPI), served by the REST function through Mangum."""

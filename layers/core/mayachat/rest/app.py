@@ -1,0 +1,57 @@
+"""The FastAPI app: routes by resource, domain errors mapped to HTTP answers.
+
+Not a member of a room: 404, for every room-scoped endpoint, so room ids do not leak.
+Asking for another user's unread messages: 403. Bad input: 422 naming the field.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from mayachat.errors import ChatError, ErrorCode, Forbidden, Invalid, NotFound
+from mayachat.rest import messages, rooms
+
+CHAT_ERROR_STATUS = {
+    ErrorCode.NOT_A_MEMBER: 404,
+    ErrorCode.INVALID_SEQ: 422,
+    ErrorCode.INVALID_FIELD: 422,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.UNAVAILABLE: 503,
+}
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="MayaChat REST API",
+        version="1.0.0",
+        description="Catch up over HTTPS: history, unread, receipts, stats and rooms. "
+        "Every call needs `Authorization: Bearer <JWT>`; the user is the token's `sub`.",
+    )
+    app.include_router(messages.router)
+    app.include_router(rooms.router)
+
+    @app.get("/health", tags=["health"], summary="Liveness")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.exception_handler(NotFound)
+    def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": f"not found: {exc}"}, status_code=404)
+
+    @app.exception_handler(Forbidden)
+    def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(Invalid)
+    def invalid(_: Request, exc: Invalid) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(ChatError)
+    def chat_error(_: Request, exc: ChatError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.message, "code": exc.code.value},
+            status_code=CHAT_ERROR_STATUS.get(exc.code, 400),
+        )
+
+    return app

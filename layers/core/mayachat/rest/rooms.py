@@ -1,0 +1,70 @@
+"""/api/rooms: create, list (with unread counts), read, change members."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response, status
+
+from mayachat import bootstrap
+from mayachat.rest.schemas import (
+    ROOM_ID_PATTERN,
+    USER_ID_PATTERN,
+    MembersIn,
+    RoomCreateIn,
+    RoomListingOut,
+    RoomOut,
+    RoomsOut,
+)
+from mayachat.rest.security import CurrentUser
+from mayachat.room_admin import RoomAdmin
+from mayachat.views import RoomType
+
+router = APIRouter(prefix="/api/rooms", tags=["rooms"])
+
+Service = Annotated[RoomAdmin, Depends(bootstrap.room_admin)]
+RoomIdPath = Annotated[str, Path(pattern=ROOM_ID_PATTERN)]
+
+
+@router.post(
+    "",
+    response_model=RoomOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a room; a direct room between two users is unique (200 if it exists)",
+)
+def create(user: CurrentUser, service: Service, body: RoomCreateIn, response: Response) -> RoomOut:
+    room, created = service.create(user, RoomType(body.type), body.members, body.name)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return RoomOut.of(room)
+
+
+@router.get("", response_model=RoomsOut, summary="The caller's rooms, newest activity first")
+def listing(user: CurrentUser, service: Service) -> RoomsOut:
+    return RoomsOut(rooms=[RoomListingOut.listing(item) for item in service.listing(user)])
+
+
+@router.get("/{roomId}", response_model=RoomOut, summary="One of the caller's rooms")
+def get(user: CurrentUser, service: Service, roomId: RoomIdPath) -> RoomOut:
+    return RoomOut.of(service.get(user, roomId))
+
+
+@router.post("/{roomId}/members", response_model=RoomOut, summary="Add members to a group")
+def add_members(
+    user: CurrentUser, service: Service, roomId: RoomIdPath, body: MembersIn
+) -> RoomOut:
+    return RoomOut.of(service.add_members(user, roomId, body.userIds))
+
+
+@router.delete(
+    "/{roomId}/members/{userId}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Leave a group, or (its creator) remove a member",
+)
+def remove_member(
+    user: CurrentUser,
+    service: Service,
+    roomId: RoomIdPath,
+    userId: Annotated[str, Path(pattern=USER_ID_PATTERN)],
+) -> None:
+    service.remove_member(user, roomId, userId)

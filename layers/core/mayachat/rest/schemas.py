@@ -1,0 +1,153 @@
+"""Request and response bodies. Strict types: an operator object such as {"$gt": ""} where
+an id belongs is a 422 naming the field, so nothing of the kind reaches MongoDB."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+from mayachat.model import Message
+from mayachat.protocol import RoomId
+from mayachat.room_admin import RoomListing
+from mayachat.views import Room
+
+USER_ID_PATTERN = r"^[A-Za-z0-9_.@:|+-]{1,128}$"
+MESSAGE_ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+ROOM_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+UserId = Annotated[str, Field(pattern=USER_ID_PATTERN)]
+MessageId = Annotated[str, Field(pattern=MESSAGE_ID_PATTERN)]
+Seq = Annotated[StrictInt, Field(ge=0, le=2**53)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class MessageOut(BaseModel):
+    messageId: str
+    roomId: str
+    seq: int
+    senderId: str
+    clientMsgId: str
+    content: dict[str, Any]
+    createdAt: str
+
+    @classmethod
+    def of(cls, message: Message) -> MessageOut:
+        return cls(**message.to_wire())
+
+
+class HistoryOut(BaseModel):
+    roomId: str
+    messages: list[MessageOut]
+    hasMore: bool
+    nextCursor: dict[str, int] | None = Field(
+        description="Pass as query parameters to get the next page (before=... or after=...)"
+    )
+
+
+class UnreadOut(BaseModel):
+    userId: str
+    total: int
+    rooms: dict[str, int] = Field(description="unread count per room")
+    messages: list[MessageOut] = Field(description="oldest first per room, capped")
+
+
+class DeliveredIn(Body):
+    """Either a room and a seq, or message ids (up to 100)."""
+
+    roomId: RoomId | None = None
+    upToSeq: Seq | None = None
+    messageIds: Annotated[list[MessageId], Field(min_length=1, max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> DeliveredIn:
+        by_room = self.roomId is not None or self.upToSeq is not None
+        if by_room == (self.messageIds is not None):
+            raise ValueError("give either roomId with upToSeq, or messageIds")
+        if by_room and (self.roomId is None or self.upToSeq is None):
+            raise ValueError("roomId and upToSeq go together")
+        return self
+
+
+class MarkedOut(BaseModel):
+    kind: Literal["delivered", "read"]
+    rooms: dict[str, int] = Field(description="the cursor asked for, per room")
+
+
+class StatusIn(Body):
+    status: Literal["delivered", "read"]
+
+
+class StatusOut(BaseModel):
+    messageId: str
+    roomId: str
+    status: Literal["delivered", "read"]
+    upToSeq: int
+
+
+class StatsOut(BaseModel):
+    roomId: str
+    messageCount: int
+    perSender: dict[str, int]
+    unreadCount: int
+    firstMessageAt: datetime | None
+    lastMessageAt: datetime | None
+
+
+class RoomCreateIn(Body):
+    type: Literal["direct", "group"]
+    members: Annotated[list[UserId], Field(min_length=1, max_length=999)]
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class MembersIn(Body):
+    userIds: Annotated[list[UserId], Field(min_length=1, max_length=100)]
+
+
+class RoomOut(BaseModel):
+    roomId: str
+    type: Literal["direct", "group"]
+    name: str | None
+    members: list[str]
+    createdBy: str
+    createdAt: datetime
+    lastSeq: int
+    lastMessage: dict[str, Any] | None
+    updatedAt: datetime | None
+
+    @classmethod
+    def of(cls, room: Room) -> RoomOut:
+        return cls(
+            roomId=room.room_id,
+            type=room.type.value,
+            name=room.name,
+            members=list(room.members),
+            createdBy=room.created_by,
+            createdAt=room.created_at,
+            lastSeq=room.last_seq,
+            lastMessage=room.last_message,
+            updatedAt=room.updated_at,
+        )
+
+
+class RoomListingOut(RoomOut):
+    unreadCount: int
+    deliveredUpToSeq: int
+    readUpToSeq: int
+
+    @classmethod
+    def listing(cls, item: RoomListing) -> RoomListingOut:
+        return cls(
+            **RoomOut.of(item.room).model_dump(),
+            unreadCount=item.unread_count,
+            deliveredUpToSeq=item.cursor.delivered_up_to_seq,
+            readUpToSeq=item.cursor.read_up_to_seq,
+        )
+
+
+class RoomsOut(BaseModel):
+    rooms: list[RoomListingOut]

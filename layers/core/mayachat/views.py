@@ -1,0 +1,47 @@
+"""Read-side records for the REST API: rooms as a member sees them, cursors, statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class RoomType(StrEnum):
+    DIRECT = "direct"
+    GROUP = "group"
+
+
+@dataclass(frozen=True)
+class Room:
+    room_id: str
+    type: RoomType
+    members: tuple[str, ...]
+    created_by: str
+    created_at: datetime
+    name: str | None = None
+    last_seq: int = 0
+    last_message: dict[str, Any] | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    delivered_up_to_seq: int = 0
+    read_up_to_seq: int = 0
+
+
+@dataclass(frozen=True)
+class RoomStats:
+    message_count: int
+    per_sender: dict[str, int]
+    first_message_at: datetime | None
+    last_message_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    has_more: bool
+    cursor: dict[str, int] | None = field(default=None)
