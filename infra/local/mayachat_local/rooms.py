@@ -1,22 +1,20 @@
-"""Create a room directly in the local MongoDB (until the REST API does it for you).
+"""Create a room in the local MongoDB from the command line (the REST API does the same):
 
-python -m mayachat_local.rooms alice bob     # prints the new room's id
+python -m mayachat_local.rooms alice bob     # two users: their direct room; more: a group
 """
 
 from __future__ import annotations
 
 import sys
-import uuid
 
 from mayachat import bootstrap
-from mayachat.adapters.mongo import MongoRooms
+from mayachat.views import RoomType
 
 
-def create_room(members: list[str], kind: str | None = None) -> str:
-    room_id = f"room-{uuid.uuid4().hex[:12]}"
-    kind = kind or ("direct" if len(members) == 2 else "group")
-    MongoRooms(bootstrap.mongo_database()).create(room_id, kind, members, created_by=members[0])
-    return room_id
+def create_room(members: list[str], kind: RoomType | None = None) -> str:
+    kind = kind or (RoomType.DIRECT if len(set(members)) == 2 else RoomType.GROUP)
+    room, _ = bootstrap.room_admin().create(members[0], kind, members[1:])
+    return room.room_id
 
 
 def main(argv: list[str]) -> int:
