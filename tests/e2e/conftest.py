@@ -17,8 +17,8 @@ from websockets.sync.client import ClientConnection, connect
 from mayachat_local.config import StackConfig
 from mayachat_local.devauth import mint
 from mayachat_local.gateway.server import LocalWebSocketGateway
-from mayachat_local.gateway.threaded import run_in_thread
 from mayachat_local.stack import function_environment
+from mayachat_local.threaded import run_in_thread
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 Frame = dict[str, Any]

@@ -186,7 +186,7 @@ def test_workers_get_the_template_environment_and_a_lambda_context(
 def test_handler_output_is_logged_with_the_function_name(
     gateway: LocalWebSocketGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="mayachat_local.gateway.lambda")
+    caplog.set_level(logging.INFO, logger="mayachat_local.lambda")
     with open_ws(gateway) as ws:
         ask(ws, json.dumps({"action": "echo", "pad": "x" * 10}))
     assert any("[EchoFunction] echo handled a frame of" in r.getMessage() for r in caplog.records)
@@ -496,7 +496,7 @@ def test_the_connection_lifetime_ends_even_busy_connections(small: LocalWebSocke
 def test_timeouts_and_exceptions_fail_the_invocation_not_the_gateway(
     gateway: LocalWebSocketGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="mayachat_local.gateway.lambda")
+    caplog.set_level(logging.ERROR, logger="mayachat_local.lambda")
     with open_ws(gateway) as ws:
         timed_out = ask(ws, json.dumps({"action": "sleep"}))
         raised = ask(ws, json.dumps({"action": "boom"}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from mayachat.adapters.mongo import (
     message_to_document,
 )
 from mayachat.model import Message
+from mayachat.views import Room, RoomType
 
 
 @pytest.fixture
@@ -34,7 +36,9 @@ def db(mongodb_uri: str) -> Iterator[Database[dict[str, Any]]]:
 
 def test_rooms_know_their_members(db: Database[dict[str, Any]]) -> None:
     rooms = MongoRooms(db)
-    rooms.create("r1", "group", ["bob", "alice", "bob"], created_by="alice")
+    room = Room("r1", RoomType.GROUP, ("bob", "alice"), "alice", datetime.now(UTC))
+    assert rooms.create(room)
+    assert not rooms.create(room)  # the id is taken: nothing changes
     assert rooms.members("r1") == frozenset({"alice", "bob"})
     assert rooms.members("nope") is None
 

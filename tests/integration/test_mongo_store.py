@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from mayachat.adapters.mongo import CURSORS, MESSAGES, ROOMS, MongoRooms, ensure
 from mayachat.adapters.mongo_store import MongoMessageStore
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.ports import StoreOutcome
+from mayachat.views import Room, RoomType
 
 S, D, C, F = (
     StoreOutcome.STORED,
@@ -28,7 +30,9 @@ def db(mongodb_uri: str) -> Iterator[Database[dict[str, Any]]]:
     client: MongoClient[dict[str, Any]] = MongoClient(mongodb_uri)
     database = client[f"test_{uuid.uuid4().hex[:10]}"]
     ensure_indexes(database)
-    MongoRooms(database).create("r1", "group", ["alice", "bob"], created_by="alice")
+    MongoRooms(database).create(
+        Room("r1", RoomType.GROUP, ("alice", "bob"), "alice", datetime.now(UTC))
+    )
     yield database
     client.drop_database(database.name)
     client.close()

@@ -13,9 +13,9 @@ from mayachat_local.gateway.authorizer import (
     decision_for_error,
     identity_present,
 )
-from mayachat_local.gateway.lambda_env import worker_environment
-from mayachat_local.gateway.lambda_runtime import FunctionError
 from mayachat_local.gateway.routing import SelectionExpression, select_route
+from mayachat_local.lambda_env import worker_environment
+from mayachat_local.lambda_runtime import FunctionError
 from mayachat_local.template import FunctionSpec
 
 ROUTES = {"$connect", "$disconnect", "$default", "sendMessage"}

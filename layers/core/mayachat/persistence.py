@@ -12,7 +12,6 @@ cursors forward. Each record ends as one of:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -58,7 +57,6 @@ class Persister:
         messages: list[tuple[int, Message]] = []
         receipts: list[tuple[int, Receipt]] = []
         for i, record in enumerate(records):
-            logger.debug("received from Kafka", extra=_where(record))
             try:
                 decoded = self._decode(record)
             except Poison as poison:
@@ -77,18 +75,23 @@ class Persister:
         return [o or Outcome.RETRY for o in outcomes]
 
     def _decode(self, record: IncomingRecord) -> Message | Receipt:
+        """Parse and validate in one pass (pydantic-core reads the JSON bytes itself)."""
         if record.value is None:
             raise Poison("empty value (tombstone)")
         try:
-            data = json.loads(record.value)
-        except ValueError as exc:
-            raise Poison(f"value is not JSON: {exc}") from None
-        try:
             if record.topic == self.messages_topic:
-                wire = WireMessage.model_validate(data)
-                return Message.from_wire(wire.model_dump())
+                wire = WireMessage.model_validate_json(record.value)
+                return Message(
+                    message_id=wire.messageId,
+                    room_id=wire.roomId,
+                    seq=wire.seq,
+                    sender_id=wire.senderId,
+                    client_msg_id=wire.clientMsgId,
+                    content=wire.content,
+                    created_at=wire.createdAt,
+                )
             if record.topic == self.events_topic:
-                receipt = WireReceipt.model_validate(data)
+                receipt = WireReceipt.model_validate_json(record.value)
                 return Receipt(
                     room_id=receipt.roomId,
                     user_id=receipt.userId,
@@ -98,6 +101,8 @@ class Persister:
                 )
         except ValidationError as exc:
             first = exc.errors()[0]
+            if first["type"] == "json_invalid":
+                raise Poison(f"value is not JSON: {first['msg']}") from None
             where = ".".join(str(p) for p in first["loc"]) or "value"
             raise Poison(f"invalid {where}: {first['msg']}") from None
         raise Poison(f"no handler for topic {record.topic}")

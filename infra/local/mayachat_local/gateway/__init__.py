@@ -3,6 +3,6 @@
 
 from mayachat_local.gateway.quotas import Quotas
 from mayachat_local.gateway.server import LocalWebSocketGateway
-from mayachat_local.gateway.threaded import run_in_thread
+from mayachat_local.threaded import run_in_thread
 
 __all__ = ["LocalWebSocketGateway", "Quotas", "run_in_thread"]

@@ -29,10 +29,10 @@ from mayachat_local.gateway.connections_api import ConnectionsApi
 from mayachat_local.gateway.handshake import authorize, client_info, refusal, run_connect
 from mayachat_local.gateway.http_server import HttpServer
 from mayachat_local.gateway.integration import Integrations, IntegrationTimeout
-from mayachat_local.gateway.lambda_env import DEFAULT_REGION, worker_environment
-from mayachat_local.gateway.lambda_runtime import FunctionError, LambdaRuntime
 from mayachat_local.gateway.quotas import Quotas
 from mayachat_local.gateway.routing import SelectionExpression, select_route
+from mayachat_local.lambda_env import DEFAULT_REGION, worker_environment
+from mayachat_local.lambda_runtime import FunctionError, LambdaRuntime
 
 log = logging.getLogger("mayachat_local.gateway")
 

@@ -54,7 +54,8 @@ def _incoming(record: KafkaEventRecord) -> IncomingRecord:
         partition=record.partition,
         offset=record.offset,
         key=record.decoded_key,
-        value=record.decoded_value if record.value else None,
+        # AWS leaves `value` out of a tombstone's record: the service dead-letters it.
+        value=record.decoded_value if record.get("value") else None,
         headers=record.decoded_headers,
     )
 

@@ -1,5 +1,6 @@
 """Lambda-like execution of handler files: per function, a pool of worker processes
-("containers") that import the handler once and serve one invocation at a time.
+("containers") that import the handler once and serve one invocation at a time. Shared by the
+local emulators that invoke functions (the WebSocket gateway, the MSK event-source mapping).
 
 A pool grows on demand up to its cap and reuses warm workers; an invocation that overruns the
 function's timeout kills its worker (the next invocation starts a fresh one). `reload()` retires
@@ -21,7 +22,7 @@ from typing import Any
 
 from mayachat_local.template import FunctionSpec
 
-log = logging.getLogger("mayachat_local.gateway.lambda")
+log = logging.getLogger("mayachat_local.lambda")
 
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
 # Lambda's own caps: 6 MB synchronous payloads; pipes must carry at least that per line.
@@ -96,8 +97,8 @@ class Worker:
             env={**self._env, "AWS_LAMBDA_LOG_STREAM_NAME": stream},
             cwd=self.spec.code_uri,
             limit=_STREAM_LIMIT,
-            # Out of the terminal's process group: Ctrl-C reaches the gateway, which then
-            # retires its workers; a dead gateway's workers exit on EOF of their stdin.
+            # Out of the terminal's process group: Ctrl-C reaches the emulator, which then
+            # retires its workers; a dead emulator's workers exit on EOF of their stdin.
             start_new_session=True,
         )
         self.pid = proc.pid
@@ -223,12 +224,12 @@ class FunctionPool:
     def worker_pids(self) -> list[int]:
         return [w.pid for w in self._workers if w.pid is not None and w.alive]
 
-    async def invoke(self, event: Any) -> Any:
-        request_id = str(uuid.uuid4())
+    async def invoke(self, event: Any, request_id: str | None = None) -> Any:
+        request_id = request_id or str(uuid.uuid4())
         # Over the cap, invocations wait for a free container (Lambda would throttle).
         async with self._slots:
             if self._closed:
-                raise FunctionError(self.spec.name, "Runtime.Shutdown", "the gateway is stopping")
+                raise FunctionError(self.spec.name, "Runtime.Shutdown", "the runtime is stopping")
             worker = self._take_warm() or await self._start_worker()
             log.debug("[%s] START RequestId: %s", self.spec.name, request_id)
             started = time.monotonic()
@@ -301,7 +302,7 @@ class FunctionPool:
 
 
 class LambdaRuntime:
-    """Every function the gateway may invoke, by logical id."""
+    """Every function an emulator may invoke, by logical id."""
 
     def __init__(
         self,
@@ -322,10 +323,13 @@ class LambdaRuntime:
     def pool(self, function: str) -> FunctionPool:
         return self._pools[function]
 
-    async def invoke(self, function: str, event: Any, *, log_errors: bool = True) -> Any:
-        """The handler's return value; FunctionError when it raised, timed out or crashed."""
+    async def invoke(
+        self, function: str, event: Any, *, log_errors: bool = True, request_id: str | None = None
+    ) -> Any:
+        """The handler's return value; FunctionError when it raised, timed out or crashed.
+        `request_id` (default: a fresh one) is the invocation's aws_request_id."""
         try:
-            return await self._pools[function].invoke(event)
+            return await self._pools[function].invoke(event, request_id)
         except FunctionError as exc:
             if log_errors:
                 log_failure(exc, event)

@@ -1,8 +1,8 @@
 """One Lambda "container": imports the handler once, then serves one invocation at a time.
 
 Run by file path (`python -u lambda_worker.py CODE_URI HANDLER`), never imported by the
-gateway, so it uses the standard library only and the handler's process holds nothing else.
-Protocol: one JSON object per line. The gateway writes invocations to stdin; this process
+emulators, so it uses the standard library only and the handler's process holds nothing else.
+Protocol: one JSON object per line. The runtime writes invocations to stdin; this process
 answers on the original stdout, after moving fd 1 onto stderr so that whatever the handler
 prints (print, logging, C extensions) lands in the log stream instead of the protocol.
 """
@@ -87,7 +87,7 @@ class _InitError(Exception):
 
 def main() -> int:
     code_uri, handler = sys.argv[1], sys.argv[2]
-    # The gateway owns shutdown: Ctrl-C in its terminal must not kill a handler mid-call.
+    # The emulator owns shutdown: Ctrl-C in its terminal must not kill a handler mid-call.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
@@ -124,7 +124,7 @@ def main() -> int:
         except (TypeError, ValueError) as exc:
             error = _error(exc, "Runtime.MarshalError")
             encoded = json.dumps({"requestId": request_id, "error": error})
-        # Logs first, so they precede the end of the invocation in the gateway's output.
+        # Logs first, so they precede the end of the invocation in the emulator's output.
         sys.stdout.flush()
         sys.stderr.flush()
         protocol.write(encoded + "\n")

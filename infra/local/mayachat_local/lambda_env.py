@@ -13,12 +13,13 @@ DEFAULT_REGION = "us-east-1"
 def worker_environment(
     spec: FunctionSpec,
     *,
-    management_endpoint: str,
+    management_endpoint: str | None = None,
     overrides: Mapping[str, str] | None = None,
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """os.environ, then the template's plain values, then what Lambda itself sets, then the
-    caller's overrides (they win: that is how local endpoints replace the template's)."""
+    caller's overrides (they win: that is how local endpoints replace the template's).
+    `management_endpoint` is the local @connections API, when a gateway runs."""
     env = dict(os.environ if base is None else base)
     env.update(spec.environment)
     env.update(
@@ -30,10 +31,11 @@ def worker_environment(
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
             "LAMBDA_TASK_ROOT": str(spec.code_uri),
             "_HANDLER": spec.handler,
-            # The template's value is a !Sub of the deployed API; ours is this emulator.
-            "WEBSOCKET_MANAGEMENT_ENDPOINT": management_endpoint,
         }
     )
+    if management_endpoint is not None:
+        # The template's value is a !Sub of the deployed API; ours is the local gateway.
+        env["WEBSOCKET_MANAGEMENT_ENDPOINT"] = management_endpoint
     env.update(overrides or {})
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
     env["AWS_REGION"] = region
