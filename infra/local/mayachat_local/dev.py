@@ -1,7 +1,8 @@
 """`make dev`: the whole system on this machine, in the foreground, until Ctrl-C.
 
-Starts (or reuses) the backing services, then the local API Gateway WebSocket API that runs
-template.yaml's route functions against them; prints where everything listens, writes it to
+Starts (or reuses) the backing services, then what template.yaml declares on top of them: the
+API Gateway WebSocket API (route functions), the HTTP API (REST function) and the MSK
+event-source mappings (persist function). Prints where everything listens, writes it to
 .local/endpoints.json, and on Ctrl-C stops what this run started.
 """
 
@@ -13,7 +14,9 @@ import signal
 import sys
 
 from mayachat_local.config import StackConfig
+from mayachat_local.esm.service import LocalEventSourceMappings
 from mayachat_local.gateway.server import LocalWebSocketGateway
+from mayachat_local.http_api.server import LocalHttpApi
 from mayachat_local.process import StackError, stop
 from mayachat_local.stack import function_environment, say, up, update_endpoints
 
@@ -35,8 +38,26 @@ async def run(config: StackConfig) -> int:
         stage=STAGE,
         env_overrides=function_environment(endpoints),
     )
+    rest = LocalHttpApi(
+        config.repo / "template.yaml",
+        host=config.host,
+        port=int(os.environ.get("MAYACHAT_REST_PORT", "3000")),
+        env_overrides=function_environment(endpoints)
+        | {"WEBSOCKET_MANAGEMENT_ENDPOINT": gateway.management_endpoint},
+    )
+    mappings = LocalEventSourceMappings(
+        config.repo / "template.yaml",
+        env_overrides=function_environment(endpoints)
+        | {"WEBSOCKET_MANAGEMENT_ENDPOINT": gateway.management_endpoint},
+    )
     await gateway.start()
-    endpoints |= {"websocket": gateway.url, "websocket_management": gateway.management_endpoint}
+    await rest.start()
+    await mappings.start()
+    endpoints |= {
+        "websocket": gateway.url,
+        "websocket_management": gateway.management_endpoint,
+        "rest": rest.url,
+    }
     update_endpoints(config, endpoints)
     width = max(map(len, endpoints))
     for name, url in endpoints.items():
@@ -54,6 +75,8 @@ async def run(config: StackConfig) -> int:
         await stopped.wait()
     finally:
         say("stopping")
+        await mappings.stop()
+        await rest.stop()
         await gateway.stop()
         for status in statuses:
             if status.state == "started":
