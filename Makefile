@@ -10,7 +10,7 @@ STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
 .PHONY: help dev up down status token room test test-unit test-integration test-e2e lint typecheck \
-        cfn-lint lock clean
+        cfn-lint lock clean sam-venv sam-build sam-check
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ $(STAMP): requirements/dev.txt pyproject.toml
 	@py=$$(infra/local/find-python.sh) && echo "venv: $$($$py --version) at $(VENV)" && \
 	  { [ -x $(PY) ] || $$py -m venv $(VENV); }
 	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	@$(UV) pip install -q --python $(PY) -r requirements/dev.txt
+	@$(UV) pip sync -q --python $(PY) requirements/dev.txt
 	@$(UV) pip install -q --python $(PY) --no-deps -e .
 	@touch $@
 
@@ -60,19 +60,47 @@ cfn-lint: $(STAMP)  ## lint template.yaml
 test-unit: $(STAMP)  ## unit tests (no I/O)
 	@$(PYTEST) -m unit
 
-test-integration: $(STAMP)  ## adapters against the real local servers (started on demand)
-	@$(PYTEST) -m integration
+test-integration: $(STAMP) $(SAM_VENV)/.installed  ## adapters against the real local servers (started on demand)
+	@MAYACHAT_SAM=$(SAM) $(PYTEST) -m integration
 
 test-e2e: $(STAMP)  ## the whole system through real clients
 	@$(PYTEST) -m e2e
 
-test: lint typecheck cfn-lint  ## everything: lint, types, template, unit, integration, e2e
-	@$(PYTEST)
+test: lint typecheck cfn-lint sam-check  ## everything: lint, types, template, unit, integration, e2e
+	@MAYACHAT_SAM=$(SAM) $(PYTEST)
+
+# `sam build` as a team without Docker or python3.13 runs it: every resource builds with make
+# (layers/*/Makefile, functions/*/Makefile), the deps layer from arm64 wheels. PATH holds only
+# the system's tools and uv, which proves it; wheels are cached in ~/.cache/uv, built resources
+# in $(SAM_CACHE), so a second build takes seconds. Output: .aws-sam/build (what `sam deploy` uses).
+# SAM CLI in a venv of its own: it pins boto3 and click, which must not pin the app's.
+SAM_VENV  := .venv-sam
+SAM       := $(SAM_VENV)/bin/sam
+SAM_CACHE ?= $(HOME)/.cache/mayachat/sam-cache
+SAM_PATH  := $(VENV)/.sam-path
+
+$(SAM_VENV)/.installed: requirements/sam.txt $(STAMP)
+	@{ [ -x $(SAM_VENV)/bin/python ] || $(UV) venv -q --python $(PY) $(SAM_VENV); }
+	@$(UV) pip install -q --python $(SAM_VENV)/bin/python -r requirements/sam.txt
+	@touch $@
+
+sam-venv: $(SAM_VENV)/.installed  ## install the pinned AWS SAM CLI into .venv-sam
+
+sam-build: $(SAM_VENV)/.installed  ## sam build (arm64 layers, no Docker, no python3.13 needed) into .aws-sam/build
+	@mkdir -p $(SAM_PATH) && ln -sf "$(abspath $(UV))" $(SAM_PATH)/uv
+	@SAM_CLI_TELEMETRY=0 PATH="$(abspath $(SAM_PATH)):/usr/bin:/bin" \
+	  $(SAM) build --cached --parallel --cache-dir "$(SAM_CACHE)"
+
+sam-check: $(SAM_VENV)/.installed  ## the deployable application: cfn-lint (app + infra/aws), sam validate --lint, sam build
+	@$(VENV)/bin/cfn-lint template.yaml infra/aws/*.yaml
+	@SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
+	@$(MAKE) --no-print-directory sam-build >$(VENV)/.sam-build.log 2>&1 || { cat $(VENV)/.sam-build.log; exit 1; }
 
 lock: $(STAMP)  ## re-pin requirements/*.txt from pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.13 -o requirements/dev.txt
+	$(UV) pip compile -q requirements/sam.in --python-version 3.13 -o requirements/sam.txt
 	# The layer gets the same versions as the venv the tests ran with (-c dev.txt).
 	$(UV) pip compile -q pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux2014 -c requirements/dev.txt -o requirements/lambda.txt
 
 clean: down  ## remove local state (data, logs) and the venv; keeps the download cache
-	rm -rf .local $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .local $(VENV) $(SAM_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -45,7 +45,7 @@ def test_the_real_template_declares_one_mapping_per_topic() -> None:
     )
     assert (messages.batch_size, messages.window, messages.auto_offset_reset) == (
         500,
-        1,
+        0.5,
         "earliest",
     )
     assert messages.report_item_failures

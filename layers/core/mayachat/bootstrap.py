@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mayachat.settings import ConfigError, Settings, get_settings
 
@@ -46,11 +46,20 @@ def reset() -> None:
 # -- clients -------------------------------------------------------------------------------
 @cache
 def redis_client() -> Redis:
+    options: dict[str, Any] = {
+        "socket_timeout": 3,
+        "socket_connect_timeout": 3,
+        "health_check_interval": 30,
+    }
+    if settings().redis_cluster:
+        from redis.cluster import RedisCluster
+
+        # Not a Redis subclass, but it serves every command the adapters send (single-slot
+        # keys, scripts, pipelines). It reads the cluster's slot map when it is built.
+        return cast("Redis", RedisCluster.from_url(settings().redis_url, **options))
     from redis import Redis
 
-    return Redis.from_url(
-        settings().redis_url, socket_timeout=3, socket_connect_timeout=3, health_check_interval=30
-    )
+    return Redis.from_url(settings().redis_url, **options)
 
 
 @cache

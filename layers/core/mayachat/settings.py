@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     mongodb_secret_id: str | None = None
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # ElastiCache Serverless (and any cluster-mode-enabled Redis/Valkey) needs the cluster client:
+    # it follows MOVED redirects and routes each key by its slot. Every key carries a {hash
+    # tag}, so each Lua script and transaction stays in one slot either way.
+    redis_cluster: bool = False
 
     aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
 

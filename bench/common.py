@@ -1,0 +1,97 @@
+"""Shared by the benchmarks: the local stack, timing with medians and spread, the report.
+
+Every figure is a ratio to a baseline measured in the same run on the same machine; absolute
+times are printed for context only.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mayachat_local.config import StackConfig
+from mayachat_local.stack import app_environment, up
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def start_stack(*names: str) -> dict[str, str]:
+    statuses = up(StackConfig.from_env(), list(names))
+    endpoints = {s.name: s.endpoint for s in statuses}
+    os.environ.update(app_environment(endpoints))
+    return endpoints
+
+
+@dataclass(frozen=True)
+class Timing:
+    samples: list[float]  # seconds
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+    @property
+    def p99(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+    def ms(self) -> str:
+        return f"{self.median * 1000:.2f} ms (p95 {self.p95 * 1000:.2f})"
+
+
+def measure(call: Callable[[], object], repeat: int, warmup: int = 3) -> Timing:
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return Timing(samples)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        model = cpu
+    return (
+        f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, commit {_commit()}"
+    )
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+def write_section(name: str, markdown: str) -> None:
+    """bench/results/NAME.md; `make bench` joins them into docs/benchmarks.md."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.md").write_text(markdown.rstrip() + "\n")
+    print(markdown)

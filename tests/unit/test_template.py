@@ -1,0 +1,412 @@
+"""template.yaml as a deployable application: every function, route and event source points at a
+handler that exists and builds with make; permissions are scoped; the SAM transform succeeds;
+alarms, logs and the infra/aws outputs line up with it; the sample events have AWS's shapes.
+
+No I/O beyond reading the repo: `tests/integration/test_sam_build.py` runs `sam build` and
+imports the built handlers."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
+from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
+
+from mayachat_local.esm.spec import read_mappings
+from mayachat_local.gateway.api_spec import read_websocket_api
+from mayachat_local.http_api.routes import read_http_routes
+from mayachat_local.template import load_template, resources_of_type
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+EVENTS = REPO / "tests" / "events"
+
+# What each function touches, as mayachat.bootstrap wires it (see each functions/*/app.py):
+# Mongo (rooms, sequences, archives), Kafka topics written, @connections.
+EXPECTED_POLICIES = {
+    "WsAuthorizerFunction": set(),
+    "WsConnectFunction": set(),
+    "WsDisconnectFunction": set(),
+    "WsSendMessageFunction": {
+        "ManageConnectionsPolicy",
+        "MongoSecretReadPolicy",
+        "KafkaWriteChatMessagesPolicy",
+    },
+    "WsTypingFunction": {"ManageConnectionsPolicy", "MongoSecretReadPolicy"},
+    "WsReceiptsFunction": {
+        "ManageConnectionsPolicy",
+        "MongoSecretReadPolicy",
+        "KafkaWriteStateEventsPolicy",
+    },
+    "WsSyncFunction": {"ManageConnectionsPolicy", "MongoSecretReadPolicy"},
+    "WsPingFunction": {"ManageConnectionsPolicy"},
+    "WsDefaultFunction": {"ManageConnectionsPolicy"},
+    "RestApiFunction": {
+        "ManageConnectionsPolicy",
+        "MongoSecretReadPolicy",
+        "KafkaWriteStateEventsPolicy",
+    },
+    "PersistFunction": {"MongoSecretReadPolicy"},
+    "KafkaTopicsFunction": set(),
+}
+
+# Parameters without defaults, as `sam deploy --parameter-overrides` would give them.
+DEPLOY_PARAMETERS = {
+    "SubnetIds": "subnet-0a1b2c3d,subnet-4e5f6a7b",
+    "SecurityGroupIds": "sg-0123456789abcdef0",
+    "KafkaBrokers": "boot-abcd.c1.kafka-serverless.us-east-1.amazonaws.com:9098",
+    "RedisUrl": "rediss://mayachat-cache-abc.serverless.use1.cache.amazonaws.com:6379/0",
+    "MongoDbSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:m/uri-AbCdEf",
+    "JwtIssuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf",
+    "JwtAudience": "1example23456789",
+    "JwtJwksUrl": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf/.well-known/jwks.json",
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template(TEMPLATE)
+
+
+@pytest.fixture(scope="module")
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return resources_of_type(template, "AWS::Serverless::Function")
+
+
+def props(resource: dict[str, Any]) -> dict[str, Any]:
+    return resource.get("Properties") or {}
+
+
+def test_the_expected_functions_exist(functions: dict[str, dict[str, Any]]) -> None:
+    assert set(functions) == set(EXPECTED_POLICIES)
+
+
+def test_every_handler_exists_and_builds_with_make(functions: dict[str, dict[str, Any]]) -> None:
+    for name, fn in functions.items():
+        folder = REPO / props(fn)["CodeUri"]
+        module, attribute = props(fn)["Handler"].rsplit(".", 1)
+        source = folder / f"{module}.py"
+        assert source.is_file(), f"{name}: {source} is missing"
+        tree = ast.parse(source.read_text())
+        defined = {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        } | {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        assert attribute in defined, f"{name}: {source} defines no `{attribute}`"
+        # SAM's python3.13 builder needs python3.13 on PATH; the make build does not.
+        assert fn["Metadata"]["BuildMethod"] == "makefile", name
+        makefile = (folder / "Makefile").read_text()
+        assert re.search(rf"^build-(%|{name}):", makefile, re.M), f"{name}: no build target"
+
+
+def test_layers_build_with_make_for_arm64(template: dict[str, Any]) -> None:
+    layers = resources_of_type(template, "AWS::Serverless::LayerVersion")
+    assert set(layers) == {"CoreLayer", "DepsLayer"}
+    for name, layer in layers.items():
+        assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+        assert props(layer)["CompatibleArchitectures"] == ["arm64"]
+        assert props(layer)["CompatibleRuntimes"] == ["python3.13"]
+        makefile = (REPO / props(layer)["ContentUri"] / "Makefile").read_text()
+        assert re.search(rf"^build-{name}:", makefile, re.M)
+    # The deps layer installs exactly the pins `make lock` writes.
+    link = REPO / "layers" / "deps" / "requirements.txt"
+    assert link.resolve() == (REPO / "requirements" / "lambda.txt").resolve()
+
+
+def test_globals_arm64_python_and_powertools(template: dict[str, Any]) -> None:
+    glob = template["Globals"]["Function"]
+    assert (glob["Runtime"], glob["Architectures"], glob["Tracing"]) == (
+        "python3.13",
+        ["arm64"],
+        "Active",
+    )
+    env = glob["Environment"]["Variables"]
+    assert env["POWERTOOLS_SERVICE_NAME"] == "mayachat"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "MayaChat"
+    assert env["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+    assert env["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"  # ?token= is a bearer token
+    assert env["KAFKA_SASL_MECHANISM"] == "aws_msk_iam"
+    assert env["REDIS_CLUSTER"] == {"Ref": "RedisClusterMode"}
+    # Values the local runtime must not pick up stay intrinsics (it keeps plain values only).
+    for name in ("REDIS_URL", "REDIS_CLUSTER", "MONGODB_SECRET_ID", "JWT_JWKS_URL"):
+        assert isinstance(env[name], dict), name
+
+
+def test_each_function_gets_only_its_policies(functions: dict[str, dict[str, Any]]) -> None:
+    for name, fn in functions.items():
+        attached = {
+            p["Ref"] for p in props(fn).get("Policies") or [] if isinstance(p, dict) and "Ref" in p
+        }
+        assert attached == EXPECTED_POLICIES[name], name
+
+
+def test_manage_connections_is_scoped_to_this_api_and_stage(template: dict[str, Any]) -> None:
+    (statement,) = template["Resources"]["ManageConnectionsPolicy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    assert statement["Action"] == "execute-api:ManageConnections"
+    assert statement["Resource"]["Fn::Sub"].endswith(
+        ":${ChatWebSocketApi}/${StageName}/POST/@connections/*"
+    )
+
+
+def test_vpc_for_everything_but_the_authorizer(functions: dict[str, dict[str, Any]]) -> None:
+    for name, fn in functions.items():
+        vpc = props(fn).get("VpcConfig")
+        if name == "WsAuthorizerFunction":
+            assert vpc is None  # it needs only the issuer's JWKS
+        else:
+            assert vpc == {
+                "SubnetIds": {"Ref": "SubnetIds"},
+                "SecurityGroupIds": {"Ref": "SecurityGroupIds"},
+            }, name
+
+
+def test_msk_permissions_cover_exactly_the_mapped_topics_and_groups(
+    template: dict[str, Any],
+) -> None:
+    mappings = read_mappings(template).values()
+    statements = props(template["Resources"]["PersistFunction"])["Policies"][1]["Statement"]
+    read = next(s for s in statements if "kafka-cluster:ReadData" in s.get("Action", []))
+    group = next(s for s in statements if "kafka-cluster:AlterGroup" in s.get("Action", []))
+    topics = {r["Fn::Sub"][0].rsplit("/", 1)[1] for r in read["Resource"]}
+    groups = {r["Fn::Sub"][0].rsplit("/", 1)[1] for r in group["Resource"]}
+    assert topics == {m.topic for m in mappings}
+    assert groups == {m.group_id for m in mappings}
+    for event in props(template["Resources"]["PersistFunction"])["Events"].values():
+        p = event["Properties"]
+        assert p["Stream"] == {"Ref": "MskClusterArn"}
+        # IAM auth uses the execution role: no SourceAccessConfigurations.
+        assert "SourceAccessConfigurations" not in p
+        # Retries, bisect, partial responses and kafka:// destinations need provisioned mode.
+        assert p["ProvisionedPollerConfig"]["MinimumPollers"] >= 1
+        assert p["DestinationConfig"]["OnFailure"]["Destination"] == {
+            "Ref": "DeadLetterDestination"
+        }
+
+
+def test_producer_policies_name_their_topic(template: dict[str, Any]) -> None:
+    for policy, topic in (
+        ("KafkaWriteChatMessagesPolicy", "chat-messages"),
+        ("KafkaWriteStateEventsPolicy", "message-persistence"),
+    ):
+        cluster, data = template["Resources"][policy]["Properties"]["PolicyDocument"]["Statement"]
+        # The producer is idempotent: InitProducerId needs WriteDataIdempotently.
+        assert set(cluster["Action"]) == {
+            "kafka-cluster:Connect",
+            "kafka-cluster:WriteDataIdempotently",
+        }
+        assert data["Resource"]["Fn::Sub"][0].endswith(f"/{topic}")
+
+
+def test_routes_and_http_events_reach_existing_handlers() -> None:
+    api = read_websocket_api(TEMPLATE)
+    assert set(api.routes) == {
+        "$connect",
+        "$disconnect",
+        "$default",
+        "sendMessage",
+        "typing",
+        "markDelivered",
+        "markRead",
+        "sync",
+        "ping",
+    }
+    for spec in api.functions.values():
+        assert (spec.code_uri / "app.py").is_file()
+    routes = read_http_routes(TEMPLATE)
+    assert {r.function for r in routes} == {"RestApiFunction"}
+    assert {r.route_key for r in routes} >= {"ANY /api/{proxy+}", "GET /health"}
+
+
+def test_every_function_has_alarms_and_a_log_group_with_retention(
+    template: dict[str, Any], functions: dict[str, dict[str, Any]]
+) -> None:
+    resources = template["Resources"]
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+    watched = {
+        (props(a)["MetricName"], props(a)["Dimensions"][0]["Value"]["Ref"])
+        for a in alarms
+        if props(a)["Namespace"] == "AWS/Lambda"
+    }
+    for name, fn in functions.items():
+        group = resources[props(fn)["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert props(group)["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+        if name == "KafkaTopicsFunction":
+            continue  # runs at deploy time only; CloudFormation reports its failures
+        assert ("Errors", name) in watched, name
+        assert ("Throttles", name) in watched, name
+    assert ("OffsetLag", "PersistFunction") in watched
+    conditions = {a.get("Condition") for a in alarms}
+    assert {"DeadLettersToSqs", "DeadLettersToKafka"} <= conditions
+
+
+def test_stage_has_throttling_and_access_logs(template: dict[str, Any]) -> None:
+    stage = props(template["Resources"]["ChatWebSocketStage"])
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert stage["AccessLogSettings"]["DestinationArn"] == {
+        "Fn::GetAtt": ["WebSocketAccessLogs", "Arn"]
+    }
+    assert "querystring" not in stage["AccessLogSettings"]["Format"].lower()
+    http = props(template["Resources"]["RestHttpApi"])
+    jwt = http["Auth"]["Authorizers"]["JwtAuthorizer"]["JwtConfiguration"]
+    assert jwt == {"issuer": {"Ref": "JwtIssuer"}, "audience": [{"Ref": "JwtAudience"}]}
+
+
+def translate(parameters: dict[str, str]) -> dict[str, Any]:
+    document = yaml_parse(TEMPLATE.read_text())
+    for name, resource in document["Resources"].items():
+        for key in ("CodeUri", "ContentUri"):
+            if key in resource.get("Properties", {}):
+                resource["Properties"][key] = f"s3://artifacts/{name}.zip"  # as `sam package`
+
+    class NoManagedPolicyNames:
+        def load(self) -> dict[str, str]:
+            return {}  # every policy here is an ARN or a Ref: no IAM look-up
+
+    result: dict[str, Any] = transform(document, parameters, NoManagedPolicyNames())
+    return result
+
+
+def test_the_sam_transform_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    resources = translate(DEPLOY_PARAMETERS)["Resources"]
+    esm = {
+        name: r["Properties"]
+        for name, r in resources.items()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    }
+    assert set(esm) == {"PersistFunctionChatMessages", "PersistFunctionStateEvents"}
+    assert esm["PersistFunctionChatMessages"]["AmazonManagedKafkaEventSourceConfig"] == {
+        "ConsumerGroupId": "mayachat-persist"
+    }
+    managed = resources["PersistFunctionRole"]["Properties"]["ManagedPolicyArns"]
+    assert any(str(arn).endswith("AWSLambdaMSKExecutionRole") for arn in managed)
+    assert any(str(arn).endswith("AWSLambdaVPCAccessExecutionRole") for arn in managed)
+    authorizer = resources["WsAuthorizerFunctionRole"]["Properties"]["ManagedPolicyArns"]
+    assert not any("VPC" in str(arn) or "MSK" in str(arn) for arn in authorizer)
+    fn = resources["WsSendMessageFunction"]["Properties"]
+    assert fn["Architectures"] == ["arm64"]
+    assert fn["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": {"Ref": "WsSendMessageLogs"}}
+
+
+def test_samconfig_names_only_real_parameters() -> None:
+    config = tomllib.loads((REPO / "samconfig.toml").read_text())
+    parameters = set(load_template(TEMPLATE)["Parameters"])
+    envs = {"default", "dev", "prod"}
+    assert envs <= set(config)
+    for env in envs:
+        assert config[env]["build"]["parameters"].get("use_container", False) is False
+        deploy = config[env]["deploy"]["parameters"]
+        overrides = deploy.get("parameter_overrides", [])
+        names = {o.split("=", 1)[0] for o in overrides}
+        assert names <= parameters, names - parameters
+        assert "CAPABILITY_IAM" in deploy["capabilities"]
+    assert config["prod"]["global"]["parameters"]["stack_name"] == "mayachat-prod"
+
+
+def test_infra_outputs_feed_the_app_parameters() -> None:
+    app = set(load_template(TEMPLATE)["Parameters"])
+    network = load_template(REPO / "infra" / "aws" / "network.yaml")["Outputs"]
+    services = load_template(REPO / "infra" / "aws" / "services.yaml")
+    assert {"SubnetIds", "SecurityGroupIds"} <= set(network) & app
+    assert {"MskClusterArn", "RedisUrl", "MongoDbSecretArn"} <= set(services["Outputs"]) & app
+    # network.yaml's outputs feed services.yaml too.
+    assert {"SubnetIds", "KafkaSecurityGroupId", "CacheSecurityGroupId"} <= set(
+        services["Parameters"]
+    ) & set(network)
+    assert "rediss://" in services["Outputs"]["RedisUrl"]["Value"]["Fn::Sub"]
+
+
+# -- sample events (tests/events: `sam local invoke -e`) ------------------------------------
+SAMPLES = {
+    "ws_connect.json": "APIGatewayWebSocketConnectEventModel",
+    "ws_disconnect.json": "APIGatewayWebSocketDisconnectEventModel",
+    "ws_send_message.json": "APIGatewayWebSocketMessageEventModel",
+    "ws_typing.json": "APIGatewayWebSocketMessageEventModel",
+    "ws_mark_delivered.json": "APIGatewayWebSocketMessageEventModel",
+    "ws_mark_read.json": "APIGatewayWebSocketMessageEventModel",
+    "ws_sync.json": "APIGatewayWebSocketMessageEventModel",
+    "ws_ping.json": "APIGatewayWebSocketMessageEventModel",
+    "ws_default.json": "APIGatewayWebSocketMessageEventModel",
+    "persist_msk.json": "KafkaMskEventModel",
+    "rest_api_get_rooms.json": "APIGatewayProxyEventV2Model",
+    "rest_api_health.json": "APIGatewayProxyEventV2Model",
+}
+
+
+@pytest.mark.parametrize(("name", "model"), sorted(SAMPLES.items()))
+def test_sample_events_match_the_powertools_models(name: str, model: str) -> None:
+    from aws_lambda_powertools.utilities.parser import models
+
+    event = json.loads((EVENTS / name).read_text())
+    getattr(models, model).model_validate(event)
+
+
+def test_message_samples_are_protocol_frames_for_their_route() -> None:
+    from mayachat import protocol
+
+    models: dict[str, type[protocol.Frame]] = {
+        "sendMessage": protocol.SendMessageFrame,
+        "typing": protocol.TypingFrame,
+        "markDelivered": protocol.MarkFrame,
+        "markRead": protocol.MarkFrame,
+        "sync": protocol.SyncFrame,
+        "ping": protocol.PingFrame,
+    }
+    api = read_websocket_api(TEMPLATE)
+    for name in SAMPLES:
+        if not name.startswith("ws_") or name in ("ws_connect.json", "ws_disconnect.json"):
+            continue
+        event = json.loads((EVENTS / name).read_text())
+        route = event["requestContext"]["routeKey"]
+        assert route in api.routes, name
+        data = protocol.decode_body(event["body"], 32 * 1024)
+        if route == "$default":
+            assert data["action"] not in api.routes  # what $default exists for
+        else:
+            assert data["action"] == route
+            protocol.parse_frame(models[route], data, max_text=4000)
+
+
+def test_the_authorizer_sample_is_a_websocket_request_authorizer_event() -> None:
+    event = json.loads((EVENTS / "ws_authorizer.json").read_text())
+    assert event["type"] == "REQUEST"
+    assert event["methodArn"].endswith("/$connect")
+    assert event["requestContext"]["eventType"] == "CONNECT"
+    assert "token" in event["queryStringParameters"]
+
+
+def test_the_msk_sample_holds_valid_log_records() -> None:
+    from mayachat.log_schema import WireMessage, WireReceipt
+
+    event = json.loads((EVENTS / "persist_msk.json").read_text())
+    topics = {r.topic for r in read_mappings(load_template(TEMPLATE)).values()}
+    records = [r for batch in event["records"].values() for r in batch]
+    assert {r["topic"] for r in records} == topics
+    for record in records:
+        value = json.loads(base64.b64decode(record["value"]))
+        (WireMessage if record["topic"] == "chat-messages" else WireReceipt).model_validate(value)
+
+
+def test_env_json_overrides_only_declared_variables(template: dict[str, Any]) -> None:
+    # `sam local invoke --env-vars` sets only variables the template declares.
+    declared = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for fn in resources_of_type(template, "AWS::Serverless::Function").values():
+        declared |= set(((props(fn).get("Environment") or {}).get("Variables")) or {})
+    env = json.loads((EVENTS / "env.json").read_text())
+    for scope, variables in env.items():
+        assert scope == "Parameters" or scope in resources_of_type(
+            template, "AWS::Serverless::Function"
+        )
+        assert set(variables) <= declared, set(variables) - declared
