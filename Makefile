@@ -10,7 +10,7 @@ STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
 .PHONY: help dev up down status token room test test-unit test-integration test-e2e lint typecheck \
-        cfn-lint lock clean sam-venv sam-build sam-check
+        cfn-lint lock clean sam-venv sam-build sam-check openapi bench
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -95,6 +95,15 @@ sam-check: $(SAM_VENV)/.installed  ## the deployable application: cfn-lint (app 
 	@$(VENV)/bin/cfn-lint template.yaml infra/aws/*.yaml
 	@SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
 	@$(MAKE) --no-print-directory sam-build >$(VENV)/.sam-build.log 2>&1 || { cat $(VENV)/.sam-build.log; exit 1; }
+
+openapi: $(STAMP)  ## regenerate docs/openapi.json from the REST app
+	@$(PY) -c "import json; from mayachat.rest.app import create_app; \
+	  open('docs/openapi.json', 'w').write(json.dumps(create_app().openapi(), indent=2, sort_keys=True) + '\n')"
+
+bench: $(STAMP)  ## run the benchmarks (minutes) and write docs/benchmarks.md
+	@$(PY) bench/bench_persist.py
+	@$(PY) bench/bench_rest.py
+	@$(PY) bench/report.py
 
 lock: $(STAMP)  ## re-pin requirements/*.txt from pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.13 -o requirements/dev.txt
