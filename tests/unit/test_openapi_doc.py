@@ -12,4 +12,5 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 def test_the_committed_openapi_matches_the_app() -> None:
     assert json.loads(DOC.read_text()) == json.loads(json.dumps(create_app().openapi())), (
-        "docs/openapi.json is stale: run `make openapi`")
+        "docs/openapi.json is stale: run `make openapi`"
+    )
