@@ -1,4 +1,4 @@
-"""MongoDB stops for a while during a stream of messages and comes back: the persist mapping
+"""MongoDB stops for seven seconds during a stream of messages and comes back: the persist mapping
 retries, and every message ends up in MongoDB exactly once."""
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def test_a_mongodb_outage_loses_nothing_and_doubles_nothing(
     producer.start()
     time.sleep(0.5)
     assert stop(stack_config, "mongodb")  # the outage begins mid-stream
-    time.sleep(3)
+    # Longer than the driver's 5 s server selection, so invocations do fail meanwhile.
+    time.sleep(7)
     up(stack_config, ["mongodb"])  # and ends
     producer.join()
 

@@ -16,9 +16,11 @@ if TYPE_CHECKING:
     from pymongo.database import Database
     from redis import Redis
 
+    from mayachat.adapters.mongo import MongoRooms
     from mayachat.auth import TokenVerifier
     from mayachat.chat import Connections, Delivery, Messaging, Receipts, Rooms, Sync, Typing
     from mayachat.history import History
+    from mayachat.model import Message
     from mayachat.persistence import Persister
     from mayachat.ports import (
         ChatReads,
@@ -66,16 +68,24 @@ def redis_client() -> Redis:
 def mongo_database() -> Database[dict[str, Any]]:
     from pymongo import MongoClient
 
-    from mayachat.adapters.mongo import ensure_indexes
-
     client: MongoClient[dict[str, Any]] = MongoClient(
         mongodb_uri(settings()),
         appname="mayachat",
         serverSelectionTimeoutMS=5000,
         connectTimeoutMS=3000,
     )
-    database = client.get_default_database(default=settings().mongodb_database)
-    ensure_indexes(database)  # once per container: any deployment initialises itself
+    return client.get_default_database(default=settings().mongodb_database)
+
+
+@cache
+def indexed_database() -> Database[dict[str, Any]]:
+    """The database with every index ensured: one round trip per index, once per container,
+    so any deployment initialises itself. Only the functions that query by those indexes
+    (persist, REST) pay for it; the route functions never need it at cold start."""
+    from mayachat.adapters.mongo import ensure_indexes
+
+    database = mongo_database()
+    ensure_indexes(database)
     return database
 
 
@@ -137,22 +147,20 @@ def delivery() -> Delivery:
 
 @cache
 def rooms() -> Rooms:
-    from mayachat.adapters.mongo import MongoRooms
     from mayachat.adapters.redis_rooms import RedisMembershipCache
     from mayachat.chat import Rooms
 
     return Rooms(
         RedisMembershipCache(redis_client(), settings().membership_cache_seconds),
-        MongoRooms(mongo_database()),
+        _LazyRoomDirectory(),
     )
 
 
 @cache
 def sequences() -> SequenceAllocator:
-    from mayachat.adapters.mongo import MongoSeqReservations
     from mayachat.adapters.sequence import RedisSequenceAllocator
 
-    return RedisSequenceAllocator(redis_client(), MongoSeqReservations(mongo_database()))
+    return RedisSequenceAllocator(redis_client(), _LazySeqReservations())
 
 
 # -- services, one per route group -----------------------------------------------------------
@@ -206,7 +214,6 @@ def receipts() -> Receipts:
 
 @cache
 def sync() -> Sync:
-    from mayachat.adapters.mongo import MongoMessageArchive
     from mayachat.adapters.redis_rooms import RedisRecentMessages
     from mayachat.chat import Sync
 
@@ -214,7 +221,7 @@ def sync() -> Sync:
     return Sync(
         rooms=rooms(),
         recent=RedisRecentMessages(redis_client(), s.recent_messages_per_room),
-        archive=MongoMessageArchive(mongo_database()),
+        archive=_LazyArchive(),
         delivery=delivery(),
         page_size=s.sync_page_size,
     )
@@ -229,7 +236,7 @@ def persister() -> Persister:
     return Persister(
         messages_topic=s.kafka_topic_chat_messages,
         events_topic=s.kafka_topic_message_persistence,
-        store=MongoMessageStore(mongo_database()),
+        store=MongoMessageStore(indexed_database()),
         dead_letters=dead_letters(),
     )
 
@@ -254,7 +261,7 @@ def dead_letters() -> DeadLetters:
 def chat_reads() -> ChatReads:
     from mayachat.adapters.mongo_reads import MongoChatReads
 
-    return MongoChatReads(mongo_database())
+    return MongoChatReads(indexed_database())
 
 
 @cache
@@ -272,6 +279,36 @@ def room_admin() -> RoomAdmin:
 
     return RoomAdmin(
         chat_reads(),
-        MongoRooms(mongo_database()),
+        MongoRooms(indexed_database()),
         RedisMembershipCache(redis_client(), settings().membership_cache_seconds),
     )
+
+
+# -- MongoDB on first use (route functions) ---------------------------------------------------
+# The WebSocket routes reach MongoDB only on a membership-cache miss, once per 1000 seqs of a
+# room, or when sync falls back: these stand-ins build the adapter (and import pymongo, ~0.1 s)
+# on their first call, so most cold starts never pay for it.
+class _LazyRoomDirectory:
+    def members(self, room_id: str) -> frozenset[str] | None:
+        return _mongo_rooms().members(room_id)
+
+
+class _LazySeqReservations:
+    def claim_block(self, room_id: str) -> int:
+        from mayachat.adapters.mongo import MongoSeqReservations
+
+        return MongoSeqReservations(mongo_database()).claim_block(room_id)
+
+
+class _LazyArchive:
+    def after(self, room_id: str, after_seq: int, limit: int) -> list[Message]:
+        from mayachat.adapters.mongo import MongoMessageArchive
+
+        return MongoMessageArchive(mongo_database()).after(room_id, after_seq, limit)
+
+
+@cache
+def _mongo_rooms() -> MongoRooms:
+    from mayachat.adapters.mongo import MongoRooms
+
+    return MongoRooms(mongo_database())

@@ -1,0 +1,155 @@
+"""Cold start of each function: a fresh interpreter imports the handler file (module import
+plus client construction, as Lambda's init phase does), median of N runs, against in the
+same run: a naive handler that imports and builds boto3, pymongo, redis and confluent-kafka
+at the top (target: route functions at most 0.5x of it), a bare interpreter, and -- with
+--before REV -- the same functions at an earlier commit (a git worktree), for before/after.
+
+    .venv/bin/python bench/bench_cold_start.py [--runs 20] [--before REV]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT, machine, start_stack, write_section
+
+from mayachat_local.stack import function_environment
+
+PROBE = """
+import sys, time
+started = time.perf_counter()
+sys.path.insert(0, sys.argv[1])
+import app
+print(time.perf_counter() - started)
+"""
+ROUTES = [
+    "ws_authorizer",
+    "ws_connect",
+    "ws_disconnect",
+    "ws_send_message",
+    "ws_typing",
+    "ws_receipts",
+    "ws_sync",
+    "ws_ping",
+    "ws_default",
+]
+OTHERS = ["persist", "rest_api"]
+
+
+def run(code_uri: Path, env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Medians of (import seconds measured inside, whole process seconds)."""
+    inside, whole = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE, str(code_uri)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=code_uri,
+        )
+        whole.append(time.perf_counter() - started)
+        inside.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(inside), statistics.median(whole)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--before", help="an earlier commit to compare with")
+    args = parser.parse_args()
+    endpoints = start_stack("kafka", "mongodb", "redis", "aws")
+    env = {
+        **os.environ,
+        **function_environment(endpoints),
+        "WEBSOCKET_MANAGEMENT_ENDPOINT": "http://127.0.0.1:9/local",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+    bare = statistics.median(
+        _time(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
+        for _ in range(args.runs)
+    )
+    naive = run(ROOT / "bench" / "naive", env, args.runs)
+    trees = {"now": ROOT}
+    worktree = None
+    if args.before:
+        worktree = Path(tempfile.mkdtemp(prefix="mayachat-before-"))
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(worktree), args.before],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        trees["before"] = worktree
+    results: dict[str, dict[str, tuple[float, float]]] = {}
+    try:
+        for label, tree in trees.items():
+            tree_env = {**env, "PYTHONPATH": str(tree / "layers" / "core")}
+            results[label] = {
+                fn: run(tree / "functions" / fn, tree_env, args.runs) for fn in ROUTES + OTHERS
+            }
+    finally:
+        if worktree is not None:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(worktree)],
+                cwd=ROOT,
+                check=False,
+                capture_output=True,
+            )
+
+    lines = []
+    for fn in ROUTES + OTHERS:
+        now_in, now_whole = results["now"][fn]
+        row = f"| `{fn}` | {now_in * 1000:.0f} ms | {now_in / naive[0]:.2f}x |"
+        if "before" in results:
+            before_in = results["before"][fn][0]
+            row += f" {before_in * 1000:.0f} ms | {now_in / before_in:.2f}x |"
+        lines.append(row + f" {now_whole * 1000:.0f} ms |")
+    header = "| function | init (import + clients) | vs naive |"
+    rule = "|---|---:|---:|"
+    if "before" in results:
+        header += f" before ({args.before}) | now / before |"
+        rule += "---:|---:|"
+    header += " whole process |"
+    rule += "---:|"
+    met = [fn for fn in ROUTES if results["now"][fn][0] <= 0.5 * naive[0]]
+    write_section(
+        "cold_start",
+        f"""## Cold start (issue 8)
+
+`.venv/bin/python bench/bench_cold_start.py --runs {args.runs}`
+{f"--before {args.before}" if args.before else ""} on {machine()}. Each run is a fresh
+interpreter importing the handler file with the local stack's environment (clients are
+built, nothing is sent), median of {args.runs}. Baselines in the same run: the naive handler
+(`bench/naive/app.py`: boto3, pymongo, redis, confluent-kafka imported and built at the top)
+**{naive[0] * 1000:.0f} ms** init ({naive[1] * 1000:.0f} ms whole process); a bare interpreter
+**{bare * 1000:.0f} ms** whole process.
+
+{header}
+{rule}
+{chr(10).join(lines)}
+
+Route functions at or under 0.5x the naive handler: {len(met)} of {len(ROUTES)}
+({", ".join(met) or "none"}).
+""",
+    )
+
+
+def _time(call: object) -> float:
+    started = time.perf_counter()
+    call()  # type: ignore[operator]
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()
