@@ -10,7 +10,7 @@ STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
 .PHONY: help dev up down status token room test test-unit test-integration test-e2e lint typecheck \
-        cfn-lint lock clean sam-venv sam-build sam-check openapi bench
+        cfn-lint lock clean sam-venv sam-build sam-check openapi bench browser
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -63,10 +63,23 @@ test-unit: $(STAMP)  ## unit tests (no I/O)
 test-integration: $(STAMP) $(SAM_VENV)/.installed  ## adapters against the real local servers (started on demand)
 	@MAYACHAT_SAM=$(SAM) $(PYTEST) -m integration
 
-test-e2e: $(STAMP)  ## the whole system through real clients
+# The web demo's browser test drives Debian's chromium (Playwright for Python, never
+# `playwright install`): installed with apt once, only when it is missing.
+CHROMIUM := /usr/bin/chromium
+
+browser:  ## install Debian's chromium for the browser test (only when missing)
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "installing chromium with apt (once)"; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	  { $$sudo apt-get update -q >/dev/null && \
+	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
+	  echo "warning: could not install chromium; the browser test will be skipped"
+
+test-e2e: $(STAMP) browser  ## the whole system through real clients
 	@$(PYTEST) -m e2e
 
-test: lint typecheck cfn-lint sam-check  ## everything: lint, types, template, unit, integration, e2e
+test: lint typecheck cfn-lint sam-check browser  ## everything: lint, types, template, unit, integration, e2e
 	@MAYACHAT_SAM=$(SAM) $(PYTEST)
 
 # `sam build` as a team without Docker or python3.13 runs it: every resource builds with make

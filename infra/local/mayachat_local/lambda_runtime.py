@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mayachat_local.logview import describe_event, outcome_of
 from mayachat_local.template import FunctionSpec
 
 log = logging.getLogger("mayachat_local.lambda")
@@ -196,7 +197,11 @@ class Worker:
                 line = await proc.stderr.read(_STREAM_LIMIT)
             if not line:
                 return
-            log.info("[%s] %s", self.spec.name, line.decode(errors="replace").rstrip("\r\n"))
+            text = line.decode(errors="replace").rstrip("\r\n")
+            # The fields ride along for the console view (mayachat_local.logview).
+            log.info(
+                "[%s] %s", self.spec.name, text, extra={"function": self.spec.name, "output": text}
+            )
 
 
 class FunctionPool:
@@ -233,10 +238,16 @@ class FunctionPool:
             worker = self._take_warm() or await self._start_worker()
             log.debug("[%s] START RequestId: %s", self.spec.name, request_id)
             started = time.monotonic()
+            outcome = "error"
             try:
-                return await worker.invoke(event, request_id, self.spec.timeout)
+                result = await worker.invoke(event, request_id, self.spec.timeout)
+                outcome = outcome_of(result)
+                return result
+            except FunctionError as exc:
+                outcome = exc.error_type
+                raise
             finally:
-                self._report(worker, request_id, started)
+                self._report(worker, request_id, started, describe_event(event), outcome)
                 self._release(worker)
 
     def reload(self) -> None:
@@ -285,19 +296,33 @@ class FunctionPool:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _report(self, worker: Worker, request_id: str, started: float) -> None:
+    def _report(
+        self, worker: Worker, request_id: str, started: float, route: str, outcome: str
+    ) -> None:
         duration = (time.monotonic() - started) * 1000
         init = ""
-        if worker.init_duration_ms is not None:
-            init = f" Init Duration: {worker.init_duration_ms:.2f} ms"
+        init_ms = worker.init_duration_ms
+        if init_ms is not None:
+            init = f" Init Duration: {init_ms:.2f} ms"
             worker.init_duration_ms = None
         log.info(
-            "[%s] REPORT RequestId: %s Duration: %.2f ms Memory Size: %d MB%s",
+            "[%s] REPORT RequestId: %s Duration: %.2f ms Memory Size: %d MB%s "
+            "Route: %s Outcome: %s",
             self.spec.name,
             request_id,
             duration,
             self.spec.memory_size,
             init,
+            route,
+            outcome,
+            # The fields ride along for the console view (mayachat_local.logview).
+            extra={
+                "function": self.spec.name,
+                "route": route,
+                "duration_ms": duration,
+                "outcome": outcome,
+                "init_ms": init_ms,
+            },
         )
 
 

@@ -112,6 +112,11 @@ class LocalEventSourceMappings:
                 raise
             self.mappings[name] = mapping
 
+    def reload(self) -> None:
+        """Retire the warm workers: the next batch imports the handler files afresh."""
+        if self._runtime is not None:
+            self._runtime.reload()
+
     async def stop(self) -> None:
         await asyncio.gather(*(m.stop() for m in self.mappings.values()))
         if self._runtime is not None:

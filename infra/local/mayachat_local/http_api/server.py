@@ -4,8 +4,10 @@ gateway, so the REST function runs locally exactly as in Lambda (Mangum and all)
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,6 +23,18 @@ log = logging.getLogger("mayachat_local.http_api")
 DEFAULT_PORT = 3000
 _JSON = [("content-type", "application/json")]
 
+# The web demo (local only, never deployed): static files, a dev-token minter and the URLs.
+DEMO_STATIC = Path(__file__).resolve().parent.parent / "demo" / "static"
+_DEMO_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".ico": "image/x-icon",
+    ".png": "image/png",
+}
+_DEMO_USER = re.compile(r"^[A-Za-z0-9_.@:|+-]{1,128}$")  # the REST API's user ids
+
 
 class LocalHttpApi:
     def __init__(
@@ -31,7 +45,13 @@ class LocalHttpApi:
         env_overrides: Mapping[str, str] | None = None,
         *,
         max_concurrency: int = 10,
+        demo: bool = False,
+        websocket_url: str | None = None,
     ) -> None:
+        """`demo` adds the local-only web demo under /demo/ (static page, POST /demo/token
+        minting dev tokens, GET /demo/config naming `websocket_url` and this API's URL)."""
+        self.demo = demo
+        self.websocket_url = websocket_url
         self.template_path = Path(template_path)
         self.routes = read_http_routes(self.template_path)
         self.host = host
@@ -73,6 +93,8 @@ class LocalHttpApi:
 
     async def _handle(self, request: HttpRequest) -> HttpResponse:
         path = request.target.split("?", 1)[0]
+        if self.demo and (path == "/demo" or path.startswith("/demo/")):
+            return self._demo(request, path)
         found = select(self.routes, request.method, path)
         if found is None:
             return HttpResponse(404, b'{"message":"Not Found"}', list(_JSON))
@@ -91,3 +113,37 @@ class LocalHttpApi:
         except FunctionError:  # logged with its traceback and event by the runtime
             return HttpResponse(500, b'{"message":"Internal Server Error"}', list(_JSON))
         return response_of(result)
+
+    # ------------------------------------------------------------------ the web demo (local)
+    def _demo(self, request: HttpRequest, path: str) -> HttpResponse:
+        if path == "/demo":
+            return HttpResponse(308, b"", [("location", "/demo/")])
+        if path == "/demo/token" and request.method == "POST":
+            return self._demo_token(request.body)
+        if path == "/demo/config" and request.method == "GET":
+            config = {"websocket": self.websocket_url, "rest": self.url}
+            return HttpResponse(200, json.dumps(config).encode(), list(_JSON))
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponse(405, b'{"message":"Method Not Allowed"}', list(_JSON))
+        name = path.removeprefix("/demo/") or "index.html"
+        file = (DEMO_STATIC / name).resolve()
+        if not file.is_relative_to(DEMO_STATIC) or not file.is_file():
+            return HttpResponse(404, b'{"message":"Not Found"}', list(_JSON))
+        kind = _DEMO_TYPES.get(file.suffix, "application/octet-stream")
+        body = file.read_bytes() if request.method == "GET" else b""
+        return HttpResponse(200, body, [("content-type", kind), ("cache-control", "no-store")])
+
+    @staticmethod
+    def _demo_token(body: bytes) -> HttpResponse:
+        from mayachat_local.devauth import mint
+
+        try:
+            user = json.loads(body or b"{}").get("user")
+        except (ValueError, AttributeError):
+            user = None
+        if not isinstance(user, str) or not _DEMO_USER.match(user):
+            message = {"message": 'body must be {"user": "<id>"}, a user id of 1-128 characters'}
+            return HttpResponse(422, json.dumps(message).encode(), list(_JSON))
+        return HttpResponse(
+            200, json.dumps({"user": user, "token": mint(user)}).encode(), list(_JSON)
+        )
