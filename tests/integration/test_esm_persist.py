@@ -6,13 +6,14 @@ tests apart from everything else on the stack."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from pymongo import MongoClient
 from pymongo.database import Database
 
@@ -41,11 +42,31 @@ def end_offsets(topic: str) -> list[TopicPartition]:
         consumer.close()
 
 
+COORDINATOR_NOT_READY = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+}
+
+
 def start_group_at_end(group: str, topic: str) -> None:
-    """Commit the topic's end for a new group, so its mapping skips the topic's history."""
+    """Commit the topic's end for a new group, so its mapping skips the topic's history.
+
+    On a fresh broker the first group commit may meet a coordinator that is still loading
+    (__consumer_offsets is created on first use): that is retriable, so retry it."""
     consumer = Consumer(consumer_config(load_settings(), group))
+    deadline = time.monotonic() + 30
     try:
-        consumer.commit(offsets=end_offsets(topic), asynchronous=False)
+        while True:
+            try:
+                consumer.commit(offsets=end_offsets(topic), asynchronous=False)
+                return
+            except KafkaException as exc:
+                error = exc.args[0]
+                loading = error.code() in COORDINATOR_NOT_READY or error.retriable()
+                if not loading or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
     finally:
         consumer.close()
 
