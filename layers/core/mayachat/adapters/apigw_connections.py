@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.session import get_session
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -25,7 +25,9 @@ logger = Logger(child=True)
 
 class ApiGatewayConnections:
     def __init__(self, endpoint_url: str, region: str, max_concurrency: int = 32) -> None:
-        self._client: ApiGatewayManagementApiClient = boto3.client(
+        # botocore's own session, not boto3's: boto3 also imports s3transfer, ~40 ms of every
+        # route function's cold start for nothing. Same client, same config, same errors.
+        self._client: ApiGatewayManagementApiClient = get_session().create_client(  # type: ignore[assignment]
             "apigatewaymanagementapi",
             endpoint_url=endpoint_url,
             region_name=region,
