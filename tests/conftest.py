@@ -4,6 +4,7 @@ make targets select them; integration fixtures start the real local servers on d
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,8 +41,19 @@ def kafka_brokers(stack_config: StackConfig) -> str:
 
 
 @pytest.fixture(scope="session")
-def mongodb_uri(stack_config: StackConfig) -> str:
-    return _start(stack_config, "mongodb")
+def mongodb_uri(stack_config: StackConfig) -> Iterator[str]:
+    """A database of this test session's own, dropped at the end: the dev database keeps
+    what `make dev` users put in it, and FerretDB scans grow with every leftover."""
+    from pymongo import MongoClient
+
+    server = _start(stack_config, "mongodb").rsplit("/", 1)[0]
+    name = f"mayachat_test_{uuid.uuid4().hex[:8]}"
+    uri = f"{server}/{name}"
+    os.environ["MONGODB_URI"] = uri
+    yield uri
+    client: MongoClient[dict[str, object]] = MongoClient(server)
+    client.drop_database(name)
+    client.close()
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +81,11 @@ def aws_endpoint(stack_config: StackConfig) -> Iterator[str]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def stack_endpoints(
+    kafka_brokers: str, mongodb_uri: str, redis_url: str, aws_endpoint: str
+) -> dict[str, str]:
+    """Every backing service, started; the form function_environment() takes."""
+    return {"kafka": kafka_brokers, "mongodb": mongodb_uri, "redis": redis_url, "aws": aws_endpoint}

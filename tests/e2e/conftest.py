@@ -25,13 +25,6 @@ Frame = dict[str, Any]
 
 
 @pytest.fixture(scope="session")
-def stack_endpoints(
-    kafka_brokers: str, mongodb_uri: str, redis_url: str, aws_endpoint: str
-) -> dict[str, str]:
-    return {"kafka": kafka_brokers, "mongodb": mongodb_uri, "redis": redis_url, "aws": aws_endpoint}
-
-
-@pytest.fixture(scope="session")
 def gateway(
     stack_endpoints: dict[str, str], stack_config: StackConfig
 ) -> Iterator[LocalWebSocketGateway]:

@@ -30,18 +30,12 @@ STREAM = 120  # messages, sent over about three seconds
 
 @pytest.fixture
 def persist_with_default_backoff(
-    kafka_brokers: str, mongodb_uri: str, redis_url: str, aws_endpoint: str
+    stack_endpoints: dict[str, str],
 ) -> Iterator[LocalEventSourceMappings]:
     """Lambda-like retry delays (0.5 s doubling): the outage outlasts the first retries."""
-    endpoints = {
-        "kafka": kafka_brokers,
-        "mongodb": mongodb_uri,
-        "redis": redis_url,
-        "aws": aws_endpoint,
-    }
     group = unique("persist-outage")
     start_group_at_end(group, "chat-messages")
-    env = {**function_environment(endpoints), "POWERTOOLS_LOG_LEVEL": "ERROR"}
+    env = {**function_environment(stack_endpoints), "POWERTOOLS_LOG_LEVEL": "ERROR"}
     esm = LocalEventSourceMappings(TEMPLATE, env, only=[MESSAGES], group_ids={MESSAGES: group})
     with run_in_thread(esm):
         yield esm

@@ -15,16 +15,10 @@ from mayachat_local.stack import function_environment
 
 @pytest.fixture(scope="session")
 def rest_environment(
-    kafka_brokers: str, mongodb_uri: str, redis_url: str, aws_endpoint: str
+    stack_endpoints: dict[str, str],
 ) -> Iterator[None]:
-    endpoints = {
-        "kafka": kafka_brokers,
-        "mongodb": mongodb_uri,
-        "redis": redis_url,
-        "aws": aws_endpoint,
-    }
     env = {
-        **function_environment(endpoints),
+        **function_environment(stack_endpoints),
         # Receipt fan-out has nobody online in these tests; nothing listens here.
         "WEBSOCKET_MANAGEMENT_ENDPOINT": "http://127.0.0.1:9/local",
     }

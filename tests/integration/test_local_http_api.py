@@ -20,16 +20,10 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 @pytest.fixture(scope="module")
 def api(
-    kafka_brokers: str, mongodb_uri: str, redis_url: str, aws_endpoint: str
+    stack_endpoints: dict[str, str],
 ) -> Iterator[httpx.Client]:
-    endpoints = {
-        "kafka": kafka_brokers,
-        "mongodb": mongodb_uri,
-        "redis": redis_url,
-        "aws": aws_endpoint,
-    }
     env = {
-        **function_environment(endpoints),
+        **function_environment(stack_endpoints),
         "WEBSOCKET_MANAGEMENT_ENDPOINT": "http://127.0.0.1:9/local",
     }
     local = LocalHttpApi(TEMPLATE, port=0, env_overrides=env)
