@@ -49,6 +49,11 @@ def ensure_indexes(db: Database[Document]) -> None:
         db[collection].create_index(keys, **options)
 
 
+def created_at(message: Message) -> datetime:
+    """The message's ISO createdAt as the BSON date MongoDB stores and sorts."""
+    return datetime.fromisoformat(message.created_at.replace("Z", "+00:00"))
+
+
 def message_to_document(message: Message) -> Document:
     return {
         "_id": message.message_id,
@@ -57,7 +62,7 @@ def message_to_document(message: Message) -> Document:
         "senderId": message.sender_id,
         "clientMsgId": message.client_msg_id,
         "content": message.content,
-        "createdAt": datetime.fromisoformat(message.created_at.replace("Z", "+00:00")),
+        "createdAt": created_at(message),
     }
 
 

@@ -18,7 +18,7 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from mayachat.adapters.mongo import CURSORS, MESSAGES, ROOMS, message_to_document
+from mayachat.adapters.mongo import CURSORS, MESSAGES, ROOMS, created_at, message_to_document
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.ports import StoreOutcome
 
@@ -143,5 +143,5 @@ def _summary(message: Message) -> Document:
         "seq": message.seq,
         "senderId": message.sender_id,
         "content": message.content,
-        "createdAt": message_to_document(message)["createdAt"],
+        "createdAt": created_at(message),
     }
