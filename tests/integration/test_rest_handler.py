@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import importlib.util
 import json
 import uuid
 from pathlib import Path
@@ -15,32 +14,18 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 
 from mayachat_local.devauth import mint
+from tests.lambda_support import FakeLambdaContext as Context
+from tests.lambda_support import load_handler_module
 
 ROOT = Path(__file__).resolve().parents[2]
+CONTEXT = Context("RestApiFunction")
 EVENT = json.loads((ROOT / "tests/events/rest_api_get_rooms.json").read_text())
-
-
-class Context:
-    function_name = "RestApiFunction"
-    aws_request_id = "test-request"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:RestApiFunction"
-    memory_limit_in_mb = 1024
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 15_000
 
 
 @pytest.fixture(scope="module")
 def rest_function(rest_environment: None) -> ModuleType:
     """functions/rest_api/app.py loaded from its file, as Lambda loads a handler."""
-    path = ROOT / "functions/rest_api/app.py"
-    spec = importlib.util.spec_from_file_location("rest_api_app", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_handler_module(ROOT / "functions/rest_api/app.py", "rest_api_app")
 
 
 def event(
@@ -71,11 +56,11 @@ def test_the_sample_event_is_an_http_api_v2_event() -> None:
 def test_create_then_list_rooms_through_mangum(rest_function: ModuleType) -> None:
     alice, bob = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
     created = rest_function.handler(
-        event("POST", "/api/rooms", alice, {"type": "direct", "members": [bob]}), Context()
+        event("POST", "/api/rooms", alice, {"type": "direct", "members": [bob]}), CONTEXT
     )
     assert created["statusCode"] == 201, created
     room = json.loads(created["body"])
-    listed = rest_function.handler(event("GET", "/api/rooms", bob), Context())
+    listed = rest_function.handler(event("GET", "/api/rooms", bob), CONTEXT)
     assert listed["statusCode"] == 200
     assert listed["headers"]["content-type"] == "application/json"
     assert [r["roomId"] for r in json.loads(listed["body"])["rooms"]] == [room["roomId"]]
@@ -83,11 +68,11 @@ def test_create_then_list_rooms_through_mangum(rest_function: ModuleType) -> Non
 
 def test_query_strings_and_errors_survive_the_translation(rest_function: ModuleType) -> None:
     bad = rest_function.handler(
-        event("GET", "/api/messages/room/r1", "alice", query="limit=0"), Context()
+        event("GET", "/api/messages/room/r1", "alice", query="limit=0"), CONTEXT
     )
     assert bad["statusCode"] == 422
     assert json.loads(bad["body"])["detail"][0]["loc"] == ["query", "limit"]
-    anonymous = rest_function.handler(event("GET", "/api/rooms", None), Context())
+    anonymous = rest_function.handler(event("GET", "/api/rooms", None), CONTEXT)
     assert anonymous["statusCode"] == 401
-    health = rest_function.handler(event("GET", "/health", None), Context())
+    health = rest_function.handler(event("GET", "/health", None), CONTEXT)
     assert json.loads(health["body"]) == {"status": "ok"}

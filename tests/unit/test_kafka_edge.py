@@ -9,15 +9,9 @@ from typing import Any
 
 from mayachat.edge.kafka import kafka_batch_route
 from mayachat.persistence import IncomingRecord, Outcome
+from tests.lambda_support import FakeLambdaContext as Context
 
 EVENT = json.loads((Path(__file__).parents[1] / "fixtures/esm/msk_event.json").read_text())
-
-
-class Context:
-    function_name = "PersistFunction"
-    aws_request_id = "unit"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:PersistFunction"
-    memory_limit_in_mb = 1024
 
 
 def records_of(event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -31,7 +25,7 @@ def test_failures_are_reported_by_topic_partition_and_offset() -> None:
         seen.extend(records)
         return [Outcome.RETRY if i == 1 else Outcome.DONE for i in range(len(records))]
 
-    response = kafka_batch_route(persist)(EVENT, Context())  # type: ignore[arg-type]
+    response = kafka_batch_route(persist)(EVENT, Context("PersistFunction"))  # type: ignore[arg-type]
     second = records_of(EVENT)[1]
     assert response == {
         "batchItemFailures": [
@@ -57,7 +51,7 @@ def test_a_tombstone_reaches_the_service_as_an_empty_value() -> None:
         values.extend(r.value for r in records)
         return [Outcome.DEAD_LETTERED] + [Outcome.DONE] * (len(records) - 1)
 
-    assert kafka_batch_route(persist)(event, Context()) == {  # type: ignore[arg-type]
+    assert kafka_batch_route(persist)(event, Context("PersistFunction")) == {  # type: ignore[arg-type]
         "batchItemFailures": []
     }
     assert values[0] is None

@@ -3,7 +3,6 @@ keeps them on Delete, and always answers CloudFormation."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -11,17 +10,14 @@ from typing import Any
 
 import pytest
 
+from tests.lambda_support import load_handler_module
+
 APP = Path(__file__).resolve().parents[2] / "infra" / "aws" / "kafka_topics" / "app.py"
 
 
 @pytest.fixture(scope="module")
 def app() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("kafka_topics_app", APP)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_handler_module(APP, "kafka_topics_app")
 
 
 class Future:
