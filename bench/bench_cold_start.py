@@ -10,15 +10,15 @@ at the top (target: route functions at most 0.5x of it), a bare interpreter, and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, machine, start_stack, write_section
+from common import ROOT, checkout, machine, start_stack, write_section
 
 from mayachat_local.stack import function_environment
 
@@ -80,32 +80,16 @@ def main() -> None:
         for _ in range(args.runs)
     )
     naive = run(ROOT / "bench" / "naive", env, args.runs)
-    trees = {"now": ROOT}
-    worktree = None
-    if args.before:
-        worktree = Path(tempfile.mkdtemp(prefix="mayachat-before-"))
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(worktree), args.before],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        trees["before"] = worktree
-    results: dict[str, dict[str, tuple[float, float]]] = {}
-    try:
+    with contextlib.ExitStack() as stack:
+        trees = {"now": ROOT}
+        if args.before:
+            trees["before"] = stack.enter_context(checkout(args.before))
+        results: dict[str, dict[str, tuple[float, float]]] = {}
         for label, tree in trees.items():
             tree_env = {**env, "PYTHONPATH": str(tree / "layers" / "core")}
             results[label] = {
                 fn: run(tree / "functions" / fn, tree_env, args.runs) for fn in ROUTES + OTHERS
             }
-    finally:
-        if worktree is not None:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(worktree)],
-                cwd=ROOT,
-                check=False,
-                capture_output=True,
-            )
 
     lines = []
     for fn in ROUTES + OTHERS:

@@ -17,14 +17,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from common import ROOT, machine, start_stack, write_section
+from common import ROOT, machine, percentile, start_stack, write_section
 
 from mayachat_local.devauth import mint
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
 def main() -> None:
