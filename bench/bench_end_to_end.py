@@ -1,0 +1,651 @@
+"""End to end: N clients x M messages through the whole local system (real WebSocket
+clients -> the local API Gateway -> sendMessage -> Kafka -> the local MSK event-source
+mapping -> the persist function -> MongoDB): sustained messages/s, every message persisted
+exactly once (counted and checked), and the lag from ack to MongoDB (p50/p99). Baselines in
+the same run: a raw confluent-kafka produce + delivery report (acks=all, idempotent) of as
+many messages from as many threads, one in flight each, to the same topic; and a raw pymongo
+insert_many of as many similar documents (the persistence floor). Exits non-zero if a
+message is lost or doubled.
+
+    .venv/bin/python bench/bench_end_to_end.py [--clients 10] [--messages 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shlex
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from common import RESULTS, ROOT, machine, start_stack, write_section
+
+TOPIC = "chat-messages"  # what sendMessage produces and PersistFunction.ChatMessages reads
+WARMUP = 5  # sends per client and warm-up round: worker cold starts, first persist batch
+WARMUP_ROUNDS = 6  # at most; warming up stops at the first round that starts no worker
+POLL_SECONDS = 0.025  # how often the visibility poller reads the room's new documents
+PERSIST_TIMEOUT = 120.0  # seconds to wait for every acked message to reach MongoDB
+RAW_MONGO_BATCH = 500  # PersistFunction's BatchSize in template.yaml
+TEMPLATE = ROOT / "template.yaml"
+
+
+@dataclass(frozen=True)
+class Acked:
+    """One message as its sender saw it: what it sent, what the ack said, and when."""
+
+    sender: str
+    client_msg_id: str
+    message_id: str
+    seq: int
+    sent_at: float  # time.time()
+    acked_at: float  # time.time()
+
+
+@dataclass(frozen=True)
+class ExactlyOnce:
+    acked: int
+    stored: int
+    missing: int  # acked, not in MongoDB
+    unexpected: int  # in the room, never acked
+    duplicate_seqs: int  # (roomId, seq) held by more than one document
+    duplicate_client_ids: int  # (senderId, clientMsgId) held by more than one document
+    mismatched: int  # stored under the acked messageId, with another seq/sender/clientMsgId
+
+    @property
+    def ok(self) -> bool:
+        faults = (
+            self.missing,
+            self.unexpected,
+            self.duplicate_seqs,
+            self.duplicate_client_ids,
+            self.mismatched,
+        )
+        return self.acked == self.stored and not any(faults)
+
+    def summary(self) -> str:
+        return (
+            f"{self.acked} acked, {self.stored} stored, {self.missing} missing, "
+            f"{self.unexpected} unexpected, {self.duplicate_seqs} duplicate seqs, "
+            f"{self.duplicate_client_ids} duplicate clientMsgIds, {self.mismatched} mismatched"
+        )
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+# ---------------------------------------------------------------------- the run's database
+def use_scratch_database(endpoints: dict[str, str]) -> str:
+    """Point this process and every function at a database of the run's own (dropped at the
+    end): FerretDB scans, so leftovers in the dev database would slow every later poll."""
+    name = f"bench_e2e_{uuid.uuid4().hex[:8]}"
+    endpoints["mongodb"] = f"{endpoints['mongodb'].rsplit('/', 1)[0]}/{name}"
+    os.environ["MONGODB_URI"] = endpoints["mongodb"]
+    return name
+
+
+# ---------------------------------------------------------------------- baselines
+def produce_and_wait(producer: Any, key: bytes, value: bytes) -> None:
+    """One produce and its delivery report: what sendMessage waits for before its ack."""
+    done = threading.Event()
+    errors: list[Any] = []
+
+    def delivered(error: Any, _msg: Any) -> None:
+        if error is not None:
+            errors.append(error)
+        done.set()
+
+    producer.produce(TOPIC, key=key, value=value, on_delivery=delivered)
+    while not done.is_set():
+        producer.poll(0.1)
+    if errors:
+        raise RuntimeError(f"raw produce failed: {errors[0]}")
+
+
+def raw_produce_rate(clients: int, messages: int) -> float:
+    """Messages/s of `clients` threads, each with its own idempotent acks=all producer (as
+    each sendMessage worker has), one produce in flight each, `messages` each."""
+    from confluent_kafka import Producer
+
+    from mayachat.kafka_config import producer_config
+    from mayachat.settings import load_settings
+
+    config = producer_config(load_settings())
+    producers = [Producer(config) for _ in range(clients)]
+    key = f"bench-raw-{uuid.uuid4().hex[:8]}".encode()  # one key: one partition, like a room
+    value = json.dumps({"bench": "raw-produce", "padding": "x" * 200}).encode()
+    for producer in producers:  # connections and producer ids, not measured
+        for _ in range(WARMUP):
+            produce_and_wait(producer, key, value)
+
+    def run(producer: Any) -> None:
+        for _ in range(messages):
+            produce_and_wait(producer, key, value)
+
+    with ThreadPoolExecutor(clients) as pool:
+        started = time.perf_counter()
+        list(pool.map(run, producers))
+        elapsed = time.perf_counter() - started
+    for producer in producers:
+        producer.flush(10)
+    return clients * messages / elapsed
+
+
+def raw_mongo_rate(db: Any, count: int) -> float:
+    """Documents/s of insert_many, in batches of the mapping's BatchSize, into a scratch
+    collection with the messages collection's indexes (dropped after)."""
+    from mayachat.adapters.mongo import INDEXES, MESSAGES
+
+    scratch = db[f"raw_{uuid.uuid4().hex[:8]}"]
+    for collection, keys, options in INDEXES:
+        if collection == MESSAGES:
+            scratch.create_index(keys, **options)
+    docs = [similar_document(i) for i in range(count)]
+    try:
+        started = time.perf_counter()
+        for i in range(0, count, RAW_MONGO_BATCH):
+            scratch.insert_many(docs[i : i + RAW_MONGO_BATCH], ordered=False)
+        return count / (time.perf_counter() - started)
+    finally:
+        scratch.drop()
+
+
+def similar_document(i: int) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from mayachat.ids import new_message_id
+
+    return {
+        "_id": new_message_id(),
+        "roomId": "bench-raw-room",
+        "seq": i + 1,
+        "senderId": f"user{i % 10}",
+        "clientMsgId": f"m{i}-{uuid.uuid4().hex[:8]}",
+        "content": {"type": "text", "text": "bench"},
+        "createdAt": datetime.now(UTC),
+    }
+
+
+# ---------------------------------------------------------------------- the mappings' groups
+def fresh_groups_at_topic_end(run: str) -> dict[str, str]:
+    """A new consumer group per mapping of the template, with the topic's end committed:
+    the run's mappings read only what is produced from now on."""
+    from mayachat_local.esm.spec import read_mappings
+    from mayachat_local.template import load_template
+
+    groups = {}
+    for name, spec in read_mappings(load_template(TEMPLATE)).items():
+        groups[name] = f"bench-e2e-{run}-{name}"
+        commit_topic_end(groups[name], spec.topic)
+    return groups
+
+
+def commit_topic_end(group: str, topic: str) -> None:
+    """Retried while the group coordinator is still loading (a fresh broker)."""
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    from mayachat.kafka_config import consumer_config
+    from mayachat.settings import load_settings
+
+    consumer = Consumer(consumer_config(load_settings(), group))
+    deadline = time.monotonic() + 30
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = [
+            TopicPartition(topic, p, consumer.get_watermark_offsets(TopicPartition(topic, p))[1])
+            for p in sorted(partitions)
+        ]
+        while True:
+            try:
+                consumer.commit(offsets=ends, asynchronous=False)
+                return
+            except KafkaException as exc:
+                if not exc.args[0].retriable() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+    finally:
+        consumer.close()
+
+
+def delete_groups(groups: list[str]) -> None:
+    """Best effort: the run's groups are empty once its mappings stopped."""
+    from confluent_kafka.admin import AdminClient
+
+    from mayachat.kafka_config import client_config
+    from mayachat.settings import load_settings
+
+    admin = AdminClient(client_config(load_settings()))
+    for future in admin.delete_consumer_groups(groups, request_timeout=10).values():
+        with contextlib.suppress(Exception):
+            future.result(15)
+
+
+# ---------------------------------------------------------------------- MongoDB visibility
+class VisibilityPoller(threading.Thread):
+    """Reads the room's documents every POLL_SECONDS and notes when each _id first shows.
+
+    Only seqs above the highest seq seen without a gap are read, so each poll stays small;
+    a gap (seqs may skip, documents may land out of seq order) only widens the read."""
+
+    def __init__(self, collection: Any, room: str) -> None:
+        super().__init__(name="visibility-poller", daemon=True)
+        self._collection = collection
+        self._room = room
+        self._seen: dict[str, float] = {}
+        self._seqs: set[int] = set()
+        self._floor = 0  # every seq 1..floor has been seen
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.polls = 0
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            self._poll_once()
+            self._stopping.wait(max(0.0, POLL_SECONDS - (time.monotonic() - started)))
+
+    def _poll_once(self) -> None:
+        query = {"roomId": self._room, "seq": {"$gt": self._floor}}
+        docs = list(self._collection.find(query, {"_id": 1, "seq": 1}))
+        now = time.time()
+        with self._lock:
+            for doc in docs:
+                self._seen.setdefault(doc["_id"], now)
+                self._seqs.add(int(doc["seq"]))
+        while self._floor + 1 in self._seqs:
+            self._floor += 1
+        self.polls += 1
+
+    def first_seen(self) -> dict[str, float]:
+        with self._lock:
+            return dict(self._seen)
+
+    def wait_for(self, ids: list[str], timeout: float) -> set[str]:
+        """Until every id has been seen or `timeout` passed: the ids still unseen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                unseen = {i for i in ids if i not in self._seen}
+            if not unseen or time.monotonic() >= deadline:
+                return unseen
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.is_alive():
+            self.join(10)
+
+
+# ---------------------------------------------------------------------- clients
+class Phone:
+    """One real WebSocket connection that sends and waits for each ack (one in flight)."""
+
+    def __init__(self, ws: Any, user: str) -> None:
+        self.ws = ws
+        self.user = user
+
+    def send_all(self, room: str, count: int, label: str) -> list[Acked]:
+        return [self.send_one(room, f"{label}{i}-{uuid.uuid4().hex[:8]}") for i in range(count)]
+
+    def send_one(self, room: str, client_msg_id: str) -> Acked:
+        sent_at = time.time()
+        frame = {
+            "action": "sendMessage",
+            "roomId": room,
+            "clientMsgId": client_msg_id,
+            "content": {"type": "text", "text": "bench"},
+        }
+        self.ws.send(json.dumps(frame))
+        ack = self._answer_to(client_msg_id)
+        return Acked(
+            self.user, client_msg_id, ack["messageId"], int(ack["seq"]), sent_at, time.time()
+        )
+
+    def _answer_to(self, client_msg_id: str) -> dict[str, Any]:
+        """The ack for client_msg_id; other frames (the room's fan-out) are skipped."""
+        while True:
+            frame = json.loads(self.ws.recv(timeout=60))
+            if frame.get("clientMsgId") != client_msg_id:
+                continue
+            if frame.get("type") == "ack":
+                return frame
+            if frame.get("type") == "error":
+                raise RuntimeError(f"{self.user}: {client_msg_id} refused: {frame}")
+
+
+def open_phones(url: str, users: list[str], closing: contextlib.ExitStack) -> list[Phone]:
+    """Connect every user at once; `closing` closes the connections."""
+    from websockets.sync.client import connect
+
+    from mayachat_local.devauth import mint
+
+    def dial(user: str) -> Any:
+        # max_queue=None: the room's fan-out to this phone never stalls the gateway, even
+        # after this phone has sent its last message and only waits for the others.
+        return connect(f"{url}?token={mint(user)}", open_timeout=30, max_queue=None)
+
+    with ThreadPoolExecutor(len(users)) as pool:
+        connections = list(pool.map(dial, users))
+    return [
+        Phone(closing.enter_context(ws), user) for ws, user in zip(connections, users, strict=True)
+    ]
+
+
+def send_from_all(phones: list[Phone], room: str, count: int, label: str) -> list[Acked]:
+    """Every phone sends `count` messages at once, each as fast as its acks come back."""
+    with ThreadPoolExecutor(len(phones)) as pool:
+        batches = pool.map(lambda phone: phone.send_all(room, count, label), phones)
+        return [acked for batch in batches for acked in batch]
+
+
+def warm_up(phones: list[Phone], room: str, gateway: Any, per_round: int) -> list[Acked]:
+    """Rounds of `per_round` sends per phone until a round starts no new worker: the ack
+    goes out before sendMessage returns, so the next frame can find every worker busy and
+    start one more (a cold start of up to a second or two on this machine)."""
+    warmup: list[Acked] = []
+    for round_ in range(WARMUP_ROUNDS):
+        before = worker_pids(gateway)
+        warmup += send_from_all(phones, room, per_round, f"w{round_}-")
+        if worker_pids(gateway) <= before:
+            break
+    return warmup
+
+
+# ---------------------------------------------------------------------- checks and figures
+def check_exactly_once(collection: Any, room: str, acked: list[Acked]) -> ExactlyOnce:
+    fields = {"_id": 1, "seq": 1, "senderId": 1, "clientMsgId": 1}
+    docs = list(collection.find({"roomId": room}, fields))
+    stored = Counter(doc["_id"] for doc in docs)
+    by_id = {doc["_id"]: doc for doc in docs}
+    expected = {a.message_id: a for a in acked}
+    seqs = Counter(doc["seq"] for doc in docs)
+    client_ids = Counter((doc["senderId"], doc["clientMsgId"]) for doc in docs)
+    return ExactlyOnce(
+        acked=len(acked),
+        stored=len(docs),
+        missing=sum(1 for i in expected if i not in stored),
+        unexpected=sum(1 for i in stored if i not in expected),
+        duplicate_seqs=sum(n - 1 for n in seqs.values() if n > 1),
+        duplicate_client_ids=sum(n - 1 for n in client_ids.values() if n > 1),
+        mismatched=sum(
+            1
+            for i, a in expected.items()
+            if i in by_id
+            and (by_id[i]["seq"], by_id[i]["senderId"], by_id[i]["clientMsgId"])
+            != (a.seq, a.sender, a.client_msg_id)
+        ),
+    )
+
+
+def ack_to_mongo_lags(acked: list[Acked], first_seen: dict[str, float]) -> list[float]:
+    return [first_seen[a.message_id] - a.acked_at for a in acked if a.message_id in first_seen]
+
+
+def sustained_rate(acked: list[Acked]) -> float:
+    """Acked messages / wall time from the first send to the last ack."""
+    return len(acked) / (max(a.acked_at for a in acked) - min(a.sent_at for a in acked))
+
+
+def worker_pids(gateway: Any) -> set[int]:
+    """The route functions' worker processes (containers) alive now, over all functions."""
+    runtime = gateway.runtime
+    while True:
+        try:  # the gateway's loop may start or retire a worker while we read
+            return {pid for name in runtime.functions for pid in runtime.pool(name).worker_pids}
+        except RuntimeError:
+            continue
+
+
+def persist_outcomes(mappings: Any) -> Counter[str]:
+    """Invocation outcomes of the run's mappings (success, partial, failure, timeout...)."""
+    return Counter(i.outcome for m in mappings.mappings.values() for i in m.history)
+
+
+# ---------------------------------------------------------------------- the report
+@dataclass(frozen=True)
+class Figures:
+    clients: int
+    messages: int
+    acked: list[Acked]  # the measured messages
+    raw_produce: float
+    raw_mongo: float
+    lags: list[float]
+    window: float
+    verdict: ExactlyOnce
+    outcomes: Counter[str]
+    load: float  # the 1-minute load average as the run started
+    warmup: int  # sends per client before measuring
+    per_round: int  # warm-up sends per client and round
+    cold_starts: int
+
+    @property
+    def rate(self) -> float:
+        return sustained_rate(self.acked)
+
+    @property
+    def send_to_ack(self) -> list[float]:
+        return [a.acked_at - a.sent_at for a in self.acked]
+
+
+def markdown_table(columns: list[tuple[str, str]]) -> str:
+    """One row, numbers right-aligned (the last column, a verdict, left-aligned)."""
+    aligns = ["---:"] * (len(columns) - 1) + ["---"]
+    rows = [[name for name, _ in columns], aligns, [value for _, value in columns]]
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+def report(f: Figures, command: str) -> str:
+    nan = float("nan")  # no lag at all: nothing measured reached MongoDB
+    p50 = statistics.median(f.lags) if f.lags else nan
+    p99 = percentile(f.lags, 0.99) if f.lags else nan
+    invocations = ", ".join(f"{n} {kind}" for kind, n in sorted(f.outcomes.items()))
+    result = ("**passed**: " if f.verdict.ok else "**FAILED**: ") + f.verdict.summary()
+    table = markdown_table(
+        [
+            ("clients", f"{f.clients}"),
+            ("messages each", f"{f.messages}"),
+            ("sustained msg/s", f"{f.rate:.0f}"),
+            ("/ raw produce msg/s", f"{f.rate / f.raw_produce:.2f}x"),
+            ("ack->MongoDB p50", f"{p50 * 1000:.0f} ms"),
+            ("ack->MongoDB p99", f"{p99 * 1000:.0f} ms"),
+            ("p50 / batching window", f"{p50 / f.window:.2f}x"),
+            ("exactly once", "yes" if f.verdict.ok else "NO"),
+        ]
+    )
+    return f"""## End to end (issue 8)
+
+`{command}` on {machine()}.
+{f.clients} real WebSocket clients in one room, {f.messages} sendMessage frames each, one in
+flight per client (the next is sent when the ack comes back), after {f.warmup} unmeasured
+warm-up sends each (rounds of {f.per_round} until a round starts no new worker, then until
+MongoDB holds them all: worker cold starts and the first persist batch are not measured).
+Route-function workers started during the measured sends all the same: {f.cold_starts}.
+The whole local system: the local API Gateway and the real route functions (sendMessage: Kafka acks=all
+before the ack, fan-out to the room's other {f.clients - 1} members), the local MSK
+event-source mappings of template.yaml (fresh consumer groups at the topics' end) and the
+real persist function writing MongoDB (FerretDB, a database of the run's own).
+
+Baselines in the same run:
+- raw produce: {f.clients} threads x {f.messages} confluent-kafka produces + delivery
+  report (acks=all, idempotent, one producer per thread like one per sendMessage worker, one
+  in flight each) to `{TOPIC}`: **{f.raw_produce:.0f} msg/s**;
+- raw MongoDB (context, the persistence floor): pymongo insert_many of
+  {f.clients * f.messages} similar documents in batches of {RAW_MONGO_BATCH} into a scratch
+  collection with the messages indexes: {f.raw_mongo:.0f} docs/s.
+
+{table}
+
+Exactly once (warm-up included): {result}; checked as
+documents in the room = acked messages, no duplicate (roomId, seq), no duplicate (senderId,
+clientMsgId), every acked messageId stored once with its acked seq, sender and clientMsgId.
+Persist invocations: {invocations or "none recorded"}.
+
+Sustained msg/s = measured acked messages / wall time from the first send to the last ack;
+per message, send -> ack took p50 {statistics.median(f.send_to_ack) * 1000:.0f} ms, p99
+{percentile(f.send_to_ack, 0.99) * 1000:.0f} ms. The 1-minute load average was {f.load:.2f}
+on {os.cpu_count()} cores as the run started: other work on the machine slows the system
+(many processes) more than the baselines.
+Lag = when a document first showed up in a poll of the room (every {POLL_SECONDS * 1000:.0f}
+ms, so up to one poll interval plus one query late) minus when its ack arrived. The persist
+mapping's batching window is {f.window * 1000:.0f} ms (template.yaml; MSK's default when
+MaximumBatchingWindowInSeconds is unset is 500 ms): a batch waits up to that long for more
+records unless BatchSize records are waiting, so the window dominates the lag (the "p50 /
+batching window" column compares with the configured window, not with a measurement).
+Raw per-message lags: `bench/results/end_to_end_lags.json`.
+"""
+
+
+# ---------------------------------------------------------------------- main
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=10, help="WebSocket clients (users)")
+    parser.add_argument("--messages", type=int, default=50, help="messages per client")
+    parser.add_argument(
+        "--warmup", type=int, default=WARMUP, help="unmeasured sends per client and round"
+    )
+    return parser.parse_args()
+
+
+def function_env(endpoints: dict[str, str]) -> dict[str, str]:
+    from mayachat_local.stack import function_environment
+
+    return {
+        **function_environment(endpoints),
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "RATE_LIMIT_BURST": "100000",
+        "RATE_LIMIT_PER_SECOND": "100000",
+    }
+
+
+@contextlib.contextmanager
+def running_system(env: dict[str, str], groups: dict[str, str]) -> Iterator[tuple[str, Any]]:
+    """The local WebSocket gateway and the MSK event-source mappings, as `make dev` runs
+    them, in background threads: (the gateway, the mappings)."""
+    from mayachat_local.esm.service import LocalEventSourceMappings
+    from mayachat_local.gateway.server import LocalWebSocketGateway
+    from mayachat_local.threaded import run_in_thread
+
+    gateway = LocalWebSocketGateway(TEMPLATE, port=0, env_overrides=env)
+    with run_in_thread(gateway) as gw:
+        mappings = LocalEventSourceMappings(
+            TEMPLATE,
+            env | {"WEBSOCKET_MANAGEMENT_ENDPOINT": gw.management_endpoint},
+            group_ids=groups,
+        )
+        with run_in_thread(mappings) as esm:
+            yield gw, esm
+
+
+@dataclass(frozen=True)
+class SystemRun:
+    room: str
+    warmup: list[Acked]
+    acked: list[Acked]  # the measured messages
+    unseen: set[str]  # acked messageIds MongoDB did not show within PERSIST_TIMEOUT
+    first_seen: dict[str, float]  # messageId -> time.time() it first showed in MongoDB
+    outcomes: Counter[str]
+    cold_starts: int  # route-function workers started during the measured sends
+
+
+def run_system(endpoints: dict[str, str], db: Any, run: str, args: argparse.Namespace) -> SystemRun:
+    """Warm up, wait until the warm-up is in MongoDB, then the measured sends, and wait
+    until MongoDB holds them (or PERSIST_TIMEOUT passed)."""
+    from mayachat.adapters.mongo import MESSAGES
+    from mayachat_local.rooms import create_room
+
+    groups = fresh_groups_at_topic_end(run)
+    users = [f"e2e{i}-{run}" for i in range(args.clients)]
+    room = create_room(users)
+    poller = VisibilityPoller(db[MESSAGES], room)
+    try:
+        with contextlib.ExitStack() as running:  # unwound last in, first out
+            gateway, mappings = running.enter_context(
+                running_system(function_env(endpoints), groups)
+            )
+            poller.start()
+            running.callback(poller.stop)
+            phones = open_phones(gateway.url, users, running)
+            warmup = warm_up(phones, room, gateway, args.warmup)
+            if poller.wait_for([a.message_id for a in warmup], PERSIST_TIMEOUT):
+                print("warning: the warm-up messages are not all in MongoDB; measuring anyway")
+            warm_workers = worker_pids(gateway)
+            acked = send_from_all(phones, room, args.messages, "m")
+            cold_starts = len(worker_pids(gateway) - warm_workers)
+            print(f"system: {sustained_rate(acked):.0f} msg/s; waiting for MongoDB")
+            unseen = poller.wait_for([a.message_id for a in acked], PERSIST_TIMEOUT)
+            outcomes = persist_outcomes(mappings)
+    finally:
+        delete_groups(list(groups.values()))
+    return SystemRun(room, warmup, acked, unseen, poller.first_seen(), outcomes, cold_starts)
+
+
+def main() -> int:
+    args = parse_args()
+    command = shlex.join([".venv/bin/python", "bench/bench_end_to_end.py", *sys.argv[1:]])
+    endpoints = start_stack("kafka", "mongodb", "redis", "aws")
+    database = use_scratch_database(endpoints)
+
+    from pymongo import MongoClient
+
+    from mayachat.adapters.mongo import MESSAGES
+    from mayachat_local.esm.spec import read_mappings
+    from mayachat_local.template import load_template
+
+    client: MongoClient[dict[str, Any]] = MongoClient(endpoints["mongodb"])
+    db = client.get_default_database()
+    keep_database = False
+    load = os.getloadavg()[0]
+    try:
+        raw_produce = raw_produce_rate(args.clients, args.messages)
+        print(f"raw produce: {raw_produce:.0f} msg/s")
+        raw_mongo = raw_mongo_rate(db, args.clients * args.messages)
+        print(f"raw MongoDB insert_many: {raw_mongo:.0f} docs/s")
+        system = run_system(endpoints, db, uuid.uuid4().hex[:8], args)
+        verdict = check_exactly_once(db[MESSAGES], system.room, system.warmup + system.acked)
+        print(("exactly once: " if verdict.ok else "NOT exactly once: ") + verdict.summary())
+        if system.unseen:
+            print(
+                f"{len(system.unseen)} acked messages not in MongoDB after {PERSIST_TIMEOUT:.0f} s"
+            )
+        lags = ack_to_mongo_lags(system.acked, system.first_seen)
+        window = read_mappings(load_template(TEMPLATE))["PersistFunction.ChatMessages"].window
+        figures = Figures(
+            args.clients,
+            args.messages,
+            system.acked,
+            raw_produce,
+            raw_mongo,
+            lags,
+            window,
+            verdict,
+            system.outcomes,
+            load,
+            len(system.warmup) // args.clients,
+            args.warmup,
+            system.cold_starts,
+        )
+        write_section("end_to_end", report(figures, command))
+        (RESULTS / "end_to_end_lags.json").write_text(json.dumps(lags))
+        keep_database = not verdict.ok
+    finally:
+        if keep_database:
+            print(f"kept database {database} for inspection")
+        else:
+            client.drop_database(database)
+        client.close()
+    return 0 if verdict.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
