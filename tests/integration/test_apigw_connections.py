@@ -181,3 +181,20 @@ def test_requests_are_signed_exactly_as_the_boto3_client_signs_them(
     assert ours[2] == theirs[2]
     for header in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
         assert ours[1][header] == theirs[1][header]
+
+
+def test_without_credentials_a_post_is_logged_not_raised(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    script = Script(200)
+    with scripted(script) as endpoint:
+        posts = ApiGatewayConnections(endpoint, "us-east-1")  # builds: cold start never fails
+        assert posts.post_many([("abc", b"hello")]) == set()
+    assert script.requests == []
+    [failure] = [r for r in caplog.records if r.getMessage() == "delivery failed"]
+    assert "credentials" in failure.error  # type: ignore[attr-defined]

@@ -52,7 +52,9 @@ class ApiGatewayConnections:
         self._endpoint = f"{url.scheme}://{url.netloc}"
         self._stage_path = url.path  # "/{stage}" on execute-api; empty on a custom domain
         self._host, self._port, self._tls = url.hostname, url.port, url.scheme == "https"
-        self._signer = SigV4Auth(credentials or _lambda_credentials(), "execute-api", region)
+        self._region = region
+        self._credentials = credentials
+        self._sigv4: SigV4Auth | None = None  # on first post: cold start does not look for keys
         self._ssl = ssl.create_default_context() if self._tls else None
         self._local = threading.local()  # one kept-alive connection per thread
         self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="post")
@@ -67,12 +69,19 @@ class ApiGatewayConnections:
     def _post(self, connection_id: str, data: bytes) -> bool:
         """Post one frame; True if the connection is gone."""
         path = f"{self._stage_path}/@connections/{quote(connection_id, safe='')}"
+        signer = self._signer()
+        if signer is None:
+            logger.warning(
+                "delivery failed",
+                extra={"connectionId": connection_id, "error": "no AWS credentials to sign with"},
+            )
+            return False
         status, reason = 0, ""
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 time.sleep(_backoff(attempt))
             try:
-                status, reason = self._send(path, data)
+                status, reason = self._send(signer, path, data)
             except (OSError, http.client.HTTPException) as exc:
                 self._drop_connection()
                 status, reason = 0, f"{type(exc).__name__}: {exc}"
@@ -89,9 +98,16 @@ class ApiGatewayConnections:
             )
         return False
 
-    def _send(self, path: str, data: bytes) -> tuple[int, str]:
+    def _signer(self) -> SigV4Auth | None:
+        if self._sigv4 is None:
+            credentials = self._credentials or _lambda_credentials()
+            if credentials is not None:
+                self._sigv4 = SigV4Auth(credentials, "execute-api", self._region)
+        return self._sigv4
+
+    def _send(self, signer: SigV4Auth, path: str, data: bytes) -> tuple[int, str]:
         request = AWSRequest(method="POST", url=self._endpoint + path, data=data)
-        self._signer.add_auth(request)
+        signer.add_auth(request)
         connection = self._connection()
         connection.request("POST", path, body=data, headers=dict(request.headers.items()))
         response = connection.getresponse()
@@ -131,7 +147,7 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
 
 
-def _lambda_credentials() -> Credentials:
+def _lambda_credentials() -> Credentials | None:
     """Lambda hands a function its role's credentials in environment variables; anywhere
     else (a profile, SSO, an instance role) botocore's full chain finds them."""
     credentials = EnvProvider().load()
@@ -139,6 +155,4 @@ def _lambda_credentials() -> Credentials:
         from botocore.session import get_session
 
         credentials = get_session().get_credentials()
-    if credentials is None:
-        raise RuntimeError("no AWS credentials to sign @connections requests with")
     return credentials
