@@ -289,39 +289,51 @@ class VisibilityPoller(threading.Thread):
 
 # ---------------------------------------------------------------------- clients
 class Phone:
-    """One real WebSocket connection that sends and waits for each ack (one in flight)."""
+    """One real WebSocket connection that sends and waits for the acks."""
 
     def __init__(self, ws: Any, user: str) -> None:
         self.ws = ws
         self.user = user
 
-    def send_all(self, room: str, count: int, label: str) -> list[Acked]:
-        return [self.send_one(room, f"{label}{i}-{uuid.uuid4().hex[:8]}") for i in range(count)]
+    def send_all(self, room: str, count: int, label: str, in_flight: int = 1) -> list[Acked]:
+        """`count` messages, `in_flight` at a time (a phone: 1), each group as fast as its
+        acks come back."""
+        ids = [f"{label}{i}-{uuid.uuid4().hex[:8]}" for i in range(count)]
+        return [
+            acked
+            for i in range(0, count, in_flight)
+            for acked in self.send_together(room, ids[i : i + in_flight])
+        ]
 
-    def send_one(self, room: str, client_msg_id: str) -> Acked:
+    def send_together(self, room: str, client_msg_ids: list[str]) -> list[Acked]:
         sent_at = time.time()
-        frame = {
-            "action": "sendMessage",
-            "roomId": room,
-            "clientMsgId": client_msg_id,
-            "content": {"type": "text", "text": "bench"},
-        }
-        self.ws.send(json.dumps(frame))
-        ack = self._answer_to(client_msg_id)
-        return Acked(
-            self.user, client_msg_id, ack["messageId"], int(ack["seq"]), sent_at, time.time()
-        )
+        for client_msg_id in client_msg_ids:
+            frame = {
+                "action": "sendMessage",
+                "roomId": room,
+                "clientMsgId": client_msg_id,
+                "content": {"type": "text", "text": "bench"},
+            }
+            self.ws.send(json.dumps(frame))
+        return [
+            Acked(self.user, cmid, ack["messageId"], int(ack["seq"]), sent_at, acked_at)
+            for cmid, (ack, acked_at) in self._acks_for(client_msg_ids).items()
+        ]
 
-    def _answer_to(self, client_msg_id: str) -> dict[str, Any]:
-        """The ack for client_msg_id; other frames (the room's fan-out) are skipped."""
-        while True:
+    def _acks_for(self, client_msg_ids: list[str]) -> dict[str, tuple[dict[str, Any], float]]:
+        """Each id's ack and when it came (time.time()); other frames (the room's fan-out)
+        are skipped, an error frame for one of the ids raises."""
+        acks: dict[str, tuple[dict[str, Any], float]] = {}
+        while len(acks) < len(client_msg_ids):
             frame = json.loads(self.ws.recv(timeout=60))
-            if frame.get("clientMsgId") != client_msg_id:
+            client_msg_id = frame.get("clientMsgId")
+            if client_msg_id not in client_msg_ids:
                 continue
             if frame.get("type") == "ack":
-                return frame
-            if frame.get("type") == "error":
+                acks[client_msg_id] = (frame, time.time())
+            elif frame.get("type") == "error":
                 raise RuntimeError(f"{self.user}: {client_msg_id} refused: {frame}")
+        return acks
 
 
 def open_phones(url: str, users: list[str], closing: contextlib.ExitStack) -> list[Phone]:
@@ -342,21 +354,25 @@ def open_phones(url: str, users: list[str], closing: contextlib.ExitStack) -> li
     ]
 
 
-def send_from_all(phones: list[Phone], room: str, count: int, label: str) -> list[Acked]:
-    """Every phone sends `count` messages at once, each as fast as its acks come back."""
+def send_from_all(
+    phones: list[Phone], room: str, count: int, label: str, in_flight: int = 1
+) -> list[Acked]:
+    """Every phone sends `count` messages at once, `in_flight` at a time."""
     with ThreadPoolExecutor(len(phones)) as pool:
-        batches = pool.map(lambda phone: phone.send_all(room, count, label), phones)
+        batches = pool.map(lambda p: p.send_all(room, count, label, in_flight), phones)
         return [acked for batch in batches for acked in batch]
 
 
 def warm_up(phones: list[Phone], room: str, gateway: Any, per_round: int) -> list[Acked]:
-    """Rounds of `per_round` sends per phone until a round starts no new worker: the ack
-    goes out before sendMessage returns, so the next frame can find every worker busy and
-    start one more (a cold start of up to a second or two on this machine)."""
+    """Rounds of `per_round` sends per phone, two in flight, until a round starts no new
+    worker. Two, because sendMessage posts the ack before it returns: a phone's next frame
+    can come while its last invocation still holds a worker, so one-in-flight phones can
+    keep up to two workers each busy, and each worker more is a cold start (a second or
+    two on this machine) that must not land in the measured sends."""
     warmup: list[Acked] = []
     for round_ in range(WARMUP_ROUNDS):
         before = worker_pids(gateway)
-        warmup += send_from_all(phones, room, per_round, f"w{round_}-")
+        warmup += send_from_all(phones, room, per_round, f"w{round_}-", in_flight=2)
         if worker_pids(gateway) <= before:
             break
     return warmup
@@ -466,36 +482,39 @@ def report(f: Figures, command: str) -> str:
     return f"""## End to end (issue 8)
 
 `{command}` on {machine()}.
+
 {f.clients} real WebSocket clients in one room, {f.messages} sendMessage frames each, one in
 flight per client (the next is sent when the ack comes back), after {f.warmup} unmeasured
-warm-up sends each (rounds of {f.per_round} until a round starts no new worker, then until
-MongoDB holds them all: worker cold starts and the first persist batch are not measured).
+warm-up sends each (rounds of {f.per_round}, two in flight, until a round starts no new
+worker, then until MongoDB holds them all: worker cold starts and the first persist batch
+are not measured).
 Route-function workers started during the measured sends all the same: {f.cold_starts}.
-The whole local system: the local API Gateway and the real route functions (sendMessage: Kafka acks=all
-before the ack, fan-out to the room's other {f.clients - 1} members), the local MSK
-event-source mappings of template.yaml (fresh consumer groups at the topics' end) and the
-real persist function writing MongoDB (FerretDB, a database of the run's own).
+The whole local system: the local API Gateway and the real route functions (sendMessage:
+Kafka acks=all before the ack, fan-out to the room's other {f.clients - 1} members), the
+local MSK event-source mappings of template.yaml (fresh consumer groups at the topics' end)
+and the real persist function writing MongoDB (FerretDB, a database of the run's own).
 
 Baselines in the same run:
-- raw produce: {f.clients} threads x {f.messages} confluent-kafka produces + delivery
-  report (acks=all, idempotent, one producer per thread like one per sendMessage worker, one
-  in flight each) to `{TOPIC}`: **{f.raw_produce:.0f} msg/s**;
+- raw produce: {f.clients} threads x {f.messages} confluent-kafka produces + delivery report
+  (acks=all, idempotent; one producer per thread, as each sendMessage worker has its own;
+  one in flight each) to `{TOPIC}`: **{f.raw_produce:.0f} msg/s**;
 - raw MongoDB (context, the persistence floor): pymongo insert_many of
   {f.clients * f.messages} similar documents in batches of {RAW_MONGO_BATCH} into a scratch
   collection with the messages indexes: {f.raw_mongo:.0f} docs/s.
 
 {table}
 
-Exactly once (warm-up included): {result}; checked as
-documents in the room = acked messages, no duplicate (roomId, seq), no duplicate (senderId,
-clientMsgId), every acked messageId stored once with its acked seq, sender and clientMsgId.
-Persist invocations: {invocations or "none recorded"}.
+Exactly once (warm-up included): {result}. Checked: documents in the room = acked messages,
+no duplicate (roomId, seq), no duplicate (senderId, clientMsgId), every acked messageId
+stored once with its acked seq, sender and clientMsgId. Persist invocations:
+{invocations or "none recorded"}.
 
-Sustained msg/s = measured acked messages / wall time from the first send to the last ack;
-per message, send -> ack took p50 {statistics.median(f.send_to_ack) * 1000:.0f} ms, p99
+Sustained msg/s = measured acked messages / wall time from the first send to the last ack.
+Per message, send -> ack took p50 {statistics.median(f.send_to_ack) * 1000:.0f} ms, p99
 {percentile(f.send_to_ack, 0.99) * 1000:.0f} ms. The 1-minute load average was {f.load:.2f}
 on {os.cpu_count()} cores as the run started: other work on the machine slows the system
 (many processes) more than the baselines.
+
 Lag = when a document first showed up in a poll of the room (every {POLL_SECONDS * 1000:.0f}
 ms, so up to one poll interval plus one query late) minus when its ack arrived. The persist
 mapping's batching window is {f.window * 1000:.0f} ms (template.yaml; MSK's default when

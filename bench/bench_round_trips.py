@@ -104,9 +104,9 @@ into one room (counted, not timed):
 | Kafka produce calls | {appends["produce"] / n:.2f} |
 | MongoDB commands | {mongo_total / n:.3f} ({dict(mongo_commands) or "none"} in {n} sends) |
 
-The Redis round trips per send: idempotency lookup, rate limit is per frame at the edge (not
-counted here), membership (cached), seq (one script), idempotency claim and confirm, the
-recent window (one transaction), and the members' connections (one pipeline).
+The Redis round trips per send: membership (cached), seq (one script), idempotency claim (one
+SET NX GET) and confirm, the recent window (one transaction), and the members' connections
+(one pipeline). The rate limit is one more per frame at the edge (not counted here).
 """,
     )
 

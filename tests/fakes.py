@@ -79,9 +79,6 @@ class FakeIdempotency:
     def __init__(self) -> None:
         self.entries: dict[tuple[str, str], tuple[Message, bool]] = {}
 
-    def lookup(self, sender_id: str, client_msg_id: str) -> tuple[Message, bool] | None:
-        return self.entries.get((sender_id, client_msg_id))
-
     def claim(
         self, sender_id: str, client_msg_id: str, message: Message
     ) -> tuple[Message, bool] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from redis import Redis
@@ -101,12 +102,23 @@ def test_cursors_never_move_backwards(client: Redis) -> None:
 def test_idempotency_first_writer_wins_then_confirms(client: Redis) -> None:
     store = RedisIdempotencyStore(client, ttl_seconds=60)
     sender = uid("alice")
-    first, second = message("r", 1, sender), message("r", 2, sender)
-    assert store.lookup(sender, "c1") is None
+    first, second, third = (message("r", seq, sender) for seq in (1, 2, 3))
     assert store.claim(sender, "c1", first) is None
     assert store.claim(sender, "c1", second) == (first, False)
     store.confirm(first)
-    assert store.lookup(sender, "c1") == (first, True)
+    assert store.claim(sender, "c1", third) == (first, True)
+    assert store.claim(uid("bob"), "c1", third) is None  # keys are per sender
+
+
+def test_idempotency_claims_race_to_one_winner(client: Redis) -> None:
+    store = RedisIdempotencyStore(client, ttl_seconds=60)
+    sender = uid("alice")
+    candidates = [message("r", seq, sender) for seq in range(1, 33)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda m: store.claim(sender, "same", m), candidates))
+    winners = [m for m, answer in zip(candidates, answers, strict=True) if answer is None]
+    assert len(winners) == 1
+    assert all(a == (winners[0], False) for a in answers if a is not None)
 
 
 def test_rate_limiter_allows_a_burst_then_refuses(client: Redis) -> None:

@@ -219,10 +219,10 @@ class Messaging:
     def _message_for(
         self, caller: Caller, room_id: str, client_msg_id: str, content: dict[str, Any]
     ) -> tuple[Message, bool]:
-        """The message this (sender, clientMsgId) stands for, and whether it was acked."""
-        earlier = self.idempotency.lookup(caller.user_id, client_msg_id)
-        if earlier is not None:
-            return earlier
+        """The message this (sender, clientMsgId) stands for, and whether it was acked.
+
+        The seq is taken before the claim, so a resend skips one number (seq may have gaps):
+        one round trip less on every first send, which is nearly every send."""
         fresh = Message(
             message_id=new_message_id(),
             room_id=room_id,
@@ -232,7 +232,7 @@ class Messaging:
             content=content,
             created_at=utc_now_iso(),
         )
-        # A concurrent resend may have claimed it first: then that one is the message.
+        # An earlier send (or a concurrent resend) may have claimed it: then that is the message.
         return self.idempotency.claim(caller.user_id, client_msg_id, fresh) or (fresh, False)
 
 

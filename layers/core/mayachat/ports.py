@@ -86,12 +86,11 @@ class IdempotencyStore(Protocol):
     """First-writer-wins memory of (sender, clientMsgId) -> the message it created, and
     whether that message was acked (is in the log)."""
 
-    def lookup(self, sender_id: str, client_msg_id: str) -> tuple[Message, bool] | None: ...
-
     def claim(
         self, sender_id: str, client_msg_id: str, message: Message
     ) -> tuple[Message, bool] | None:
-        """Remember `message` unless one is remembered already; then return that one."""
+        """Remember `message` unless one is remembered already; then return that one (and
+        whether it was acked), remembering nothing new. One atomic step."""
         ...
 
     def confirm(self, message: Message) -> None:

@@ -45,18 +45,20 @@ class RedisIdempotencyStore:
         self._redis = client
         self._ttl = ttl_seconds
 
-    def lookup(self, sender_id: str, client_msg_id: str) -> tuple[Message, bool] | None:
-        raw = self._redis.get(keys.idempotency(sender_id, client_msg_id))
-        return _decode(raw) if raw is not None else None
-
     def claim(
         self, sender_id: str, client_msg_id: str, message: Message
     ) -> tuple[Message, bool] | None:
-        key = keys.idempotency(sender_id, client_msg_id)
-        if self._redis.set(key, _encode(message, acked=False), nx=True, ex=self._ttl):
-            return None
-        raw = self._redis.get(key)
-        return _decode(raw) if raw is not None else None
+        # SET NX GET (Redis >= 7.0): sets only if absent and answers the earlier value, in
+        # one round trip -- the first writer wins and a resend learns what it stands for.
+        earlier = self._redis.set(
+            keys.idempotency(sender_id, client_msg_id),
+            _encode(message, acked=False),
+            nx=True,
+            ex=self._ttl,
+            get=True,
+        )
+        # None: this one was set. (redis-py types SET's answer as bool too; with GET it is not.)
+        return _decode(earlier) if isinstance(earlier, bytes | str) else None
 
     def confirm(self, message: Message) -> None:
         self._redis.set(
