@@ -236,6 +236,22 @@ def test_the_authorizer_runs_for_every_connection(gateway: LocalWebSocketGateway
 
 
 # ---------------------------------------------------------------------------- routing
+def test_a_two_way_route_sends_the_response_body_a_one_way_route_drops_it(
+    gateway: LocalWebSocketGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    with open_ws(gateway) as ws:
+        assert ask(ws, json.dumps({"action": "reply"})) == {
+            "route": "reply",
+            "answer": "in the route response",
+        }
+        ws.send(json.dumps({"action": "reply", "binary": True}))
+        assert ws.recv(timeout=15) == b"\x00bin"  # isBase64Encoded: a binary frame
+        # One-way: nothing comes back; the next frame's answer is the first one received.
+        ws.send(json.dumps({"action": "noreply"}))
+        assert ask(ws, json.dumps({"action": "echo"}))["route"] == "echo"
+    assert "route noreply returned a body but has no route response" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("frame", "route"),
     [

@@ -36,6 +36,7 @@ class WebSocketApiSpec:
     logical_id: str
     selection_expression: str  # e.g. "$request.body.action"
     routes: dict[str, str]  # route key -> function logical id
+    two_way: frozenset[str]  # route keys with a route response: the function's body is sent
     authorizer: AuthorizerSpec | None  # on $connect, when the route uses one
     stage: str | None  # the Stage resource's name, when it resolves without a deployment
     functions: dict[str, FunctionSpec]  # every function a route or the authorizer invokes
@@ -98,6 +99,7 @@ def read_websocket_api(template_path: str | Path, api: str | None = None) -> Web
     integrations = resources_of_type(template, "AWS::ApiGatewayV2::Integration")
     authorizers = resources_of_type(template, "AWS::ApiGatewayV2::Authorizer")
     routes: dict[str, str] = {}
+    keys_by_route: dict[str, str] = {}
     authorizer: AuthorizerSpec | None = None
     for name, route in resources_of_type(template, "AWS::ApiGatewayV2::Route").items():
         if _api_id_of(route) != api_id:
@@ -109,18 +111,37 @@ def read_websocket_api(template_path: str | Path, api: str | None = None) -> Web
         integration = _integration_of(props.get("Target"), template, name)
         uri = properties(integrations[integration]).get("IntegrationUri")
         routes[key] = _function_behind(uri, template, integration)
+        keys_by_route[name] = key
         if key == CONNECT and props.get("AuthorizationType") == "CUSTOM":
             authorizer = _authorizer(props.get("AuthorizerId"), authorizers, template, name)
 
     needed = set(routes.values()) | ({authorizer.function} if authorizer else set())
+    answered = _routes_with_a_response(template)
+    two_way = frozenset(key for route, key in keys_by_route.items() if route in answered)
     return WebSocketApiSpec(
         logical_id=api_id,
         selection_expression=expression,
         routes=routes,
+        two_way=two_way,
         authorizer=authorizer,
         stage=_stage_name(template, api_id),
         functions={fn: function_spec(template, fn, path.parent) for fn in sorted(needed)},
     )
+
+
+def _routes_with_a_response(template: Mapping[str, Any]) -> set[str]:
+    """Logical ids of routes with a `$default` route response ("two-way" routes: API Gateway
+    sends the integration's response body to the client; without one it drops it)."""
+    found = set()
+    for name, resource in resources_of_type(template, "AWS::ApiGatewayV2::RouteResponse").items():
+        props = properties(resource)
+        route = props.get("RouteId")
+        if props.get("RouteResponseKey") != DEFAULT:
+            raise TemplateError(f"{name}: WebSocket APIs only have the $default route response")
+        if not (isinstance(route, dict) and isinstance(route.get("Ref"), str)):
+            raise TemplateError(f"{name}: RouteId must be a !Ref to a route")
+        found.add(route["Ref"])
+    return found
 
 
 def _authorizer(

@@ -9,6 +9,7 @@ HTTP layer refuses request bodies. Workers get the latter as WEBSOCKET_MANAGEMEN
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -267,11 +268,30 @@ class LocalWebSocketGateway:
             request_ms=events.now_ms(),
         )
         try:
-            await self._integrate(self.spec.routes[route], event)
+            result = await self._integrate(self.spec.routes[route], event)
         except FunctionError:
             await self._error_frame(connection, "Internal server error", request_id)
         except IntegrationTimeout:
             await self._error_frame(connection, "Endpoint request timed out", request_id)
+        else:
+            await self._route_response(connection, route, result)
+
+    async def _route_response(self, connection: Connection, route: str, result: Any) -> None:
+        """A two-way route sends the function's response body to the client, as a frame;
+        a one-way route drops it (as API Gateway does, which hides a missing RouteResponse)."""
+        body = result.get("body") if isinstance(result, dict) else None
+        if not isinstance(body, str) or not body:
+            return
+        if route not in self.spec.two_way:
+            log.warning(
+                "route %s returned a body but has no route response: API Gateway drops it", route
+            )
+            return
+        frame: str | bytes = base64.b64decode(body) if result.get("isBase64Encoded") else body
+        if connection.is_open and connection.socket is not None:
+            with contextlib.suppress(ConnectionClosed):
+                await connection.socket.send(frame)
+                connection.touch(inbound=False)
 
     async def _error_frame(self, connection: Connection, message: str, request_id: str) -> None:
         """API Gateway's own error frame, as a client sees it."""
