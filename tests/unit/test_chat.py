@@ -31,13 +31,20 @@ def frames_to(world: World, connection_id: str) -> list[dict[str, Any]]:
     return [json.loads(data) for cid, data in world.gateway.sent if cid == connection_id]
 
 
+def sent(world: World, caller: Caller, client_msg_id: str) -> Message:
+    """The message a (sender, clientMsgId) stands for."""
+    return world.idempotency.entries[(caller.user_id, client_msg_id)][0]
+
+
 def test_send_logs_then_acks_the_sender_and_delivers_to_every_other_device(world: World) -> None:
-    message = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    ack = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    message = sent(world, ALICE_PHONE, "m-1")
     (record,) = world.log.records
     assert (record.topic, record.key) == ("chat-messages", "r1")
     assert record.headers["eventType"] == "message.created"
     assert json.loads(record.value)["messageId"] == message.message_id
-    assert frames_to(world, "c-alice-phone") == [message.ack()]
+    assert ack == message.ack()  # answered in the route response...
+    assert frames_to(world, "c-alice-phone") == []  # ...not posted
     wire = {"type": "message", "message": message.to_wire()}
     assert frames_to(world, "c-bob") == [wire]
     assert frames_to(world, "c-alice-tablet") == [wire]  # the sender's other device
@@ -50,10 +57,18 @@ def test_a_resend_returns_the_first_ack_and_creates_nothing(world: World) -> Non
     first = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
     world.gateway.sent.clear()
     again = world.messaging.send(ALICE_PHONE, "r1", "m-1", {"type": "text", "text": "edited?"})
-    assert again == first
+    assert again == first == sent(world, ALICE_PHONE, "m-1").ack()
     assert len(world.log.records) == 1
-    assert frames_to(world, "c-alice-phone") == [first.ack()]
-    assert frames_to(world, "c-bob") == []
+    assert world.gateway.sent == []
+
+
+def test_a_big_room_gets_the_ack_posted_first_not_after_the_fan_out(world: World) -> None:
+    world.delivery.wave = 2  # fewer posts than this: the ack is the route response
+    assert world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT) is None
+    ack = sent(world, ALICE_PHONE, "m-1").ack()
+    assert json.loads(world.gateway.sent[0][1]) == ack
+    assert world.gateway.sent[0][0] == "c-alice-phone"
+    assert {cid for cid, _ in world.gateway.sent[1:]} == {"c-bob", "c-alice-tablet"}
 
 
 def test_a_send_the_log_refuses_is_not_acked_and_its_retry_keeps_id_and_seq(
@@ -69,7 +84,8 @@ def test_a_send_the_log_refuses_is_not_acked_and_its_retry_keeps_id_and_seq(
     assert not acked
 
     world.log.down = False
-    message = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    message = sent(world, ALICE_PHONE, "m-1")
     assert (message.message_id, message.seq) == (pending.message_id, pending.seq)
     assert len(world.log.records) == 1
 
@@ -142,12 +158,13 @@ def test_a_receipt_the_log_refuses_leaves_the_cursor_where_it_was(world: World) 
 
 
 def test_sync_replays_exactly_the_missed_messages_in_order(world: World) -> None:
-    sent = [world.messaging.send(ALICE_PHONE, "r1", f"m-{i}", TEXT) for i in range(6)]
+    for i in range(6):
+        world.messaging.send(ALICE_PHONE, "r1", f"m-{i}", TEXT)
     world.gateway.sent.clear()
     world.sync.sync(BOB, "r1", 2, None)
     (frame,) = frames_to(world, "c-bob")
     assert [m["seq"] for m in frame["messages"]] == [3, 4, 5, 6]
-    assert frame["messages"][0] == sent[2].to_wire()
+    assert frame["messages"][0] == sent(world, ALICE_PHONE, "m-2").to_wire()
     assert (frame["hasMore"], frame["final"]) == (False, True)
 
 
@@ -168,7 +185,8 @@ def test_sync_falls_back_to_the_archive_when_the_window_is_short(world: World) -
     ]
     world.archive.messages += old
     world.sequences.counters["r1"] = 3
-    newest = world.messaging.send(ALICE_PHONE, "r1", "m-new", TEXT)  # seq 4: only in Redis
+    world.messaging.send(ALICE_PHONE, "r1", "m-new", TEXT)  # seq 4: only in Redis
+    newest = sent(world, ALICE_PHONE, "m-new")
     world.gateway.sent.clear()
     world.sync.sync(BOB, "r1", 1, None)
     (frame,) = frames_to(world, "c-bob")

@@ -46,6 +46,8 @@ def test_the_real_template_declares_every_route_with_its_function() -> None:
     assert api.authorizer.function == "WsAuthorizerFunction"
     assert api.authorizer.identity_sources == ("route.request.querystring.token",)
     assert set(api.functions) == {*api.routes.values(), "WsAuthorizerFunction"}
+    # Every frame route answers in its response body (ack, pong, error): all are two-way.
+    assert api.two_way == set(api.routes) - {"$connect", "$disconnect"}
     for spec in api.functions.values():
         assert spec.code_uri.parent == REPO / "functions"
         assert spec.handler == "app.handler"

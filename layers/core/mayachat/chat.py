@@ -98,6 +98,8 @@ class Delivery:
 
     registry: ConnectionRegistry
     gateway: ConnectionGateway
+    # How many posts the gateway makes at once: fan-outs up to this size cost one round trip.
+    wave: int = 32
 
     def to_members(
         self,
@@ -105,19 +107,26 @@ class Delivery:
         frame: dict[str, Any],
         *,
         exclude: set[str] | None = None,
-        also: list[tuple[str, bytes]] | None = None,
+        reply: tuple[str, dict[str, Any]] | None = None,
         what: str,
         room_id: str,
-    ) -> None:
+    ) -> dict[str, Any] | None:
+        """Post `frame` to the members' connections. `reply` = (connection, frame) is the answer
+        to the caller: returned, for the route response, when the members' posts fit in one
+        wave (then it costs no post); else posted first, so it does not wait for a big room."""
         data = encode(frame)
         skip = exclude or set()
-        posts = list(also or [])
+        posts: list[tuple[str, bytes]] = []
         for connections in self.registry.connections_of(user_ids).values():
             posts += [(c, data) for c in connections if c not in skip]
+        answer = None
+        if reply is not None:
+            if len(posts) < self.wave:
+                answer = reply[1]
+            else:
+                posts.insert(0, (reply[0], encode(reply[1])))
         self.post(posts, what=what, room_id=room_id)
-
-    def reply(self, connection_id: str, frame: dict[str, Any], what: str) -> None:
-        self.post([(connection_id, encode(frame))], what=what)
+        return answer
 
     def post(
         self, posts: list[tuple[str, bytes]], *, what: str, room_id: str | None = None
@@ -178,17 +187,17 @@ class Messaging:
 
     def send(
         self, caller: Caller, room_id: str, client_msg_id: str, content: dict[str, Any]
-    ) -> Message:
+    ) -> dict[str, Any] | None:
+        """Log, remember, deliver. Returns the sender's ack for the route response, or None
+        when it was posted (first) with a big room's fan-out."""
         members = self.rooms.require_member(caller, room_id, client_msg_id)
         message, acked = self._message_for(caller, room_id, client_msg_id, content)
-        ack = [(caller.connection_id, encode(message.ack()))]
         if acked:
             logger.info(
                 "resend answered with the first ack",
                 extra={"messageId": message.message_id, "clientMsgId": client_msg_id},
             )
-            self.delivery.post(ack, what="ack", room_id=room_id)
-            return message
+            return message.ack()
         append_or_unavailable(
             self.log,
             LogRecord(
@@ -206,15 +215,14 @@ class Messaging:
         )
         self.idempotency.confirm(message)
         self.recent.append(message)
-        self.delivery.to_members(
+        return self.delivery.to_members(
             members,
             {"type": "message", "message": message.to_wire()},
             exclude={caller.connection_id},
-            also=ack,
+            reply=(caller.connection_id, message.ack()),
             what="message",
             room_id=room_id,
         )
-        return message
 
     def _message_for(
         self, caller: Caller, room_id: str, client_msg_id: str, content: dict[str, Any]

@@ -2,9 +2,12 @@
 
 Every route function is `frame_route(FrameModel, action)`: it validates the event (Powertools'
 parser models, extended with the authorizer context), rate-limits the connection, decodes and
-validates the frame, and turns a refusal into an error frame on the same socket. The socket
-always stays open; an unexpected failure is logged with the event and answered with
-`internal_error`.
+validates the frame, and turns a refusal into an error frame. The socket always stays open; an
+unexpected failure is logged with the event and answered with `internal_error`.
+
+The answer to the frame (the action's reply, or the error frame) is the response body: the
+frame routes are two-way (a `$default` RouteResponse in template.yaml), so API Gateway sends it
+on the socket -- no @connections round trip for an ack, a pong or an error.
 """
 
 from __future__ import annotations
@@ -29,13 +32,14 @@ from pydantic import Field
 from mayachat import bootstrap
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.model import Caller
-from mayachat.protocol import Frame, decode_body, error_frame, parse_frame
+from mayachat.protocol import Frame, decode_body, encode, error_frame, parse_frame
 
 logger = Logger()
 
 Event = dict[str, Any]
 Response = dict[str, Any]
 LambdaHandler = Callable[[Event, LambdaContext], Response]
+Reply = dict[str, Any] | None  # a frame for the caller, sent as the route response
 F = TypeVar("F", bound=Frame)
 
 OK: Response = {"statusCode": 200}
@@ -73,7 +77,11 @@ def _caller(authorizer: dict[str, Any], connection_id: str) -> Caller:
     return Caller(user_id=user_id, connection_id=connection_id)
 
 
-def frame_route(model: type[F] | None, action: Callable[[Caller, F], None]) -> LambdaHandler:
+def answer(frame: dict[str, Any], status: int = 200) -> Response:
+    return {"statusCode": status, "body": encode(frame).decode()}
+
+
+def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> LambdaHandler:
     """A route handler for frames of `model` (None: the $default route, any frame)."""
 
     @logger.inject_lambda_context(clear_state=True)
@@ -97,25 +105,17 @@ def frame_route(model: type[F] | None, action: Callable[[Caller, F], None]) -> L
                     if action_name is not None
                     else "frame has no action",
                 )
-            action(caller, parse_frame(model, data, max_text=settings.max_text_length))
+            reply = action(caller, parse_frame(model, data, max_text=settings.max_text_length))
         except ChatError as error:
             logger.info("frame refused", extra={"code": error.code.value, "reason": error.message})
-            bootstrap.delivery().reply(ctx.connection_id, error_frame(error), what="error")
+            return answer(error_frame(error))
         except Exception:
             logger.exception("route failed", extra={"event": event})
-            _reply_internal_error(ctx.connection_id, context.aws_request_id)
-            return {"statusCode": 500}
-        return OK
+            internal = f"internal error (request {context.aws_request_id})"
+            return answer(error_frame(ChatError(ErrorCode.INTERNAL, internal)), status=500)
+        return answer(reply) if reply is not None else OK
 
     return handler
-
-
-def _reply_internal_error(connection_id: str, request_id: str) -> None:
-    error = ChatError(ErrorCode.INTERNAL, f"internal error (request {request_id})")
-    try:
-        bootstrap.delivery().reply(connection_id, error_frame(error), what="error")
-    except Exception:
-        logger.exception("could not send the internal_error frame")
 
 
 def connect_route() -> LambdaHandler:
