@@ -25,7 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from botocore.credentials import Credentials
-from common import ROOT, checkout, machine, percentile, start_stack, write_section
+from common import (
+    ROOT,
+    checkout,
+    machine,
+    percentile,
+    send_message_frame,
+    start_stack,
+    write_section,
+)
 from websockets.asyncio.client import ClientConnection, connect
 
 from mayachat import bootstrap
@@ -69,16 +77,7 @@ class Room:
         """(send -> last member received, send -> each member received) in seconds."""
         cmid = uuid.uuid4().hex
         started = time.perf_counter()
-        await self.sender.send(
-            json.dumps(
-                {
-                    "action": "sendMessage",
-                    "roomId": self.room_id,
-                    "clientMsgId": cmid,
-                    "content": {"type": "text", "text": "fan-out"},
-                }
-            )
-        )
+        await self.sender.send(send_message_frame(self.room_id, cmid, "fan-out"))
         each = await self._arrivals(cmid, started)
         # The sender's ack is read too, so its socket buffer never fills.
         while json.loads(await self.sender.recv()).get("clientMsgId") != cmid:

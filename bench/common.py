@@ -7,6 +7,7 @@ times are printed for context only.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import statistics
@@ -112,6 +113,17 @@ def checkout(rev: str) -> Iterator[Path]:
             check=False,
             capture_output=True,
         )
+
+
+def send_message_frame(room_id: str, client_msg_id: str, text: str = "bench") -> str:
+    return json.dumps(
+        {
+            "action": "sendMessage",
+            "roomId": room_id,
+            "clientMsgId": client_msg_id,
+            "content": {"type": "text", "text": text},
+        }
+    )
 
 
 def percentile(samples: list[float], q: float) -> float:
