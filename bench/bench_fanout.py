@@ -22,15 +22,14 @@ import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from botocore.credentials import Credentials
 from common import (
-    ROOT,
-    checkout,
+    function_env,
     machine,
     percentile,
     send_message_frame,
+    start_gateways,
     start_stack,
     write_section,
 )
@@ -42,8 +41,6 @@ from mayachat.adapters.redis_connections import RedisConnectionRegistry
 from mayachat_local.devauth import mint
 from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.rooms import create_room
-from mayachat_local.stack import function_environment
-from mayachat_local.threaded import run_in_thread
 
 REFERENCE_SIZE = 5
 LOCAL_KEYS = Credentials("local", "local")  # the local gateway takes any signature
@@ -267,29 +264,10 @@ is far from flat; in AWS the posts are served by API Gateway's fleet.
 
 async def run(args: argparse.Namespace) -> None:
     endpoints = start_stack("kafka", "mongodb", "redis", "aws")
-    env = {
-        **function_environment(endpoints),
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "RATE_LIMIT_BURST": "100000",
-        "RATE_LIMIT_PER_SECOND": "100000",
-    }
+    env = function_env(endpoints)
     sizes = sorted({*(int(s) for s in args.sizes.split(",")), REFERENCE_SIZE})
     with contextlib.ExitStack() as stack:
-        trees = {"now": ROOT}
-        if args.before:
-            trees["before"] = stack.enter_context(checkout(args.before))
-        gateways = {
-            label: stack.enter_context(
-                run_in_thread(
-                    LocalWebSocketGateway(
-                        Path(tree / "template.yaml"),
-                        port=0,
-                        env_overrides={**env, "PYTHONPATH": str(tree / "layers" / "core")},
-                    )
-                )
-            )
-            for label, tree in trees.items()
-        }
+        gateways = start_gateways(stack, env, args.before)
         poster = stack.enter_context(
             ProcessPoolExecutor(
                 1, initializer=start_poster, initargs=(gateways["now"].management_endpoint,)

@@ -18,14 +18,13 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from common import (
-    ROOT,
-    checkout,
+    function_env,
     machine,
     percentile,
     send_message_frame,
+    start_gateways,
     start_stack,
     write_section,
 )
@@ -34,8 +33,6 @@ from websockets.sync.client import connect
 from mayachat_local.devauth import mint
 from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.rooms import create_room
-from mayachat_local.stack import function_environment
-from mayachat_local.threaded import run_in_thread
 
 WARM_UP_SENDS = 3  # per sender, not measured: worker cold starts, connections, caches
 
@@ -102,29 +99,10 @@ def main() -> None:
     levels = [int(n) for n in args.senders.split(",")]
     endpoints = start_stack("kafka", "mongodb", "redis", "aws")
     raw = raw_produce_samples(args.messages)
-    env = {
-        **function_environment(endpoints),
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "RATE_LIMIT_BURST": "100000",
-        "RATE_LIMIT_PER_SECOND": "100000",
-    }
+    env = function_env(endpoints)
     samples: dict[tuple[str, int], list[float]] = {}
     with contextlib.ExitStack() as stack:
-        trees = {"now": ROOT}
-        if args.before:
-            trees["before"] = stack.enter_context(checkout(args.before))
-        gateways = {
-            label: stack.enter_context(
-                run_in_thread(
-                    LocalWebSocketGateway(
-                        Path(tree / "template.yaml"),
-                        port=0,
-                        env_overrides={**env, "PYTHONPATH": str(tree / "layers" / "core")},
-                    )
-                )
-            )
-            for label, tree in trees.items()
-        }
+        gateways = start_gateways(stack, env, args.before)
         for senders in levels:
             per_sender = max(5, args.messages // senders)
             for label, gateway in gateways.items():  # interleaved: noise hits both alike

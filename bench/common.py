@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mayachat_local.config import StackConfig
-from mayachat_local.stack import app_environment, up
+from mayachat_local.gateway.server import LocalWebSocketGateway
+from mayachat_local.stack import app_environment, function_environment, up
+from mayachat_local.threaded import run_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -113,6 +115,39 @@ def checkout(rev: str) -> Iterator[Path]:
             check=False,
             capture_output=True,
         )
+
+
+def function_env(endpoints: dict[str, str]) -> dict[str, str]:
+    """The functions' environment for the benchmarks: the local stack, quiet logs, and a rate
+    limit no benchmark reaches."""
+    return {
+        **function_environment(endpoints),
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "RATE_LIMIT_BURST": "100000",
+        "RATE_LIMIT_PER_SECOND": "100000",
+    }
+
+
+def start_gateways(
+    stack: contextlib.ExitStack, env: dict[str, str], before: str | None
+) -> dict[str, LocalWebSocketGateway]:
+    """A local WebSocket gateway over our functions ("now") and, with `before`, another over
+    that commit's functions ("before"), both running until `stack` closes."""
+    trees = {"now": ROOT}
+    if before:
+        trees["before"] = stack.enter_context(checkout(before))
+    return {
+        label: stack.enter_context(
+            run_in_thread(
+                LocalWebSocketGateway(
+                    tree / "template.yaml",
+                    port=0,
+                    env_overrides={**env, "PYTHONPATH": str(tree / "layers" / "core")},
+                )
+            )
+        )
+        for label, tree in trees.items()
+    }
 
 
 def send_message_frame(room_id: str, client_msg_id: str, text: str = "bench") -> str:

@@ -20,13 +20,12 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from common import ROOT, machine, send_message_frame, start_stack, write_section
+from common import ROOT, function_env, machine, send_message_frame, start_stack, write_section
 from websockets.sync.client import connect
 
 from mayachat_local.devauth import mint
 from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.rooms import create_room
-from mayachat_local.stack import function_environment
 from mayachat_local.threaded import run_in_thread
 
 RATE_HZ = 1000
@@ -58,12 +57,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=400)
     args = parser.parse_args()
     endpoints = start_stack("kafka", "mongodb", "redis", "aws")
-    env = {
-        **function_environment(endpoints),
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "RATE_LIMIT_BURST": "100000",
-        "RATE_LIMIT_PER_SECOND": "100000",
-    }
+    env = function_env(endpoints)
     gateway = LocalWebSocketGateway(Path(ROOT / "template.yaml"), port=0, env_overrides=env)
     out = Path(tempfile.mkdtemp(prefix="mayachat-profile-"))
     with run_in_thread(gateway):
