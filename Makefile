@@ -113,13 +113,23 @@ openapi: $(STAMP)  ## regenerate docs/openapi.json from the REST app
 	@$(PY) -c "import json; from mayachat.rest.app import create_app; \
 	  open('docs/openapi.json', 'w').write(json.dumps(create_app().openapi(), indent=2, sort_keys=True) + '\n')"
 
-bench: $(STAMP)  ## run the benchmarks (minutes) and write docs/benchmarks.md
+# The commit before the profile-driven changes of the send path: "before" in before/after.
+BENCH_BEFORE ?= 5427740
+
+bench: $(STAMP)  ## run the benchmarks (~15 min, quiet machine) and write docs/benchmarks.md
+	@$(PY) bench/bench_cold_start.py --runs 20 --before $(BENCH_BEFORE)
+	@$(PY) bench/bench_send.py --messages 200 --before $(BENCH_BEFORE)
+	@$(PY) bench/bench_fanout.py --messages 20 --before $(BENCH_BEFORE)
+	@$(PY) bench/bench_round_trips.py --messages 200
+	@$(PY) bench/bench_end_to_end.py
 	@$(PY) bench/bench_persist.py
 	@$(PY) bench/bench_rest.py
+	@$(PY) bench/profile_send.py --messages 400
+	@$(PY) bench/plots.py
 	@$(PY) bench/report.py
 
 lock: $(STAMP)  ## re-pin requirements/*.txt from pyproject.toml
-	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.13 -o requirements/dev.txt
+	$(UV) pip compile -q pyproject.toml --extra dev --extra bench --universal --python-version 3.13 -o requirements/dev.txt
 	$(UV) pip compile -q requirements/sam.in --python-version 3.13 -o requirements/sam.txt
 	# The layer gets the same versions as the venv the tests ran with (-c dev.txt).
 	$(UV) pip compile -q pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux2014 -c requirements/dev.txt -o requirements/lambda.txt

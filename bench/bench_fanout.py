@@ -31,6 +31,7 @@ from common import (
     send_message_frame,
     start_gateways,
     start_stack,
+    write_samples,
     write_section,
 )
 from websockets.asyncio.client import ClientConnection, connect
@@ -252,6 +253,8 @@ threads; no function, no Kafka, no Redis)
 {rule}
 {chr(10).join(lines)}
 
+![send -> last member p50 by room size](img/fanout.png)
+
 Target: a {biggest}-member fan-out under 10x the {REFERENCE_SIZE}-member one: **{ratio:.1f}x,
 {verdict}**{f" (before: {growth('before'):.1f}x)" if before else ""}. The @connections
 posts alone grow {growth("posts"):.1f}x from {REFERENCE_SIZE} to {biggest} members here: the
@@ -274,6 +277,7 @@ async def run(args: argparse.Namespace) -> None:
             )
         )
         results = await measure(gateways, sizes, args.messages, poster)
+    write_samples("fanout", {f"{label}:{size}": r.last for (label, size), r in results.items()})
     report(results, sizes, args)
 
 

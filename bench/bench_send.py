@@ -26,6 +26,7 @@ from common import (
     send_message_frame,
     start_gateways,
     start_stack,
+    write_samples,
     write_section,
 )
 from websockets.sync.client import connect
@@ -112,6 +113,9 @@ def main() -> None:
                     f"{label:>6} {senders:>2} senders: p50 {ms(statistics.median(got))} "
                     f"p99 {ms(percentile(got, 0.99))}"
                 )
+    write_samples(
+        "send", {"raw": raw, **{f"{label}:{n}": got for (label, n), got in samples.items()}}
+    )
     report(samples, raw, levels, args)
 
 
@@ -167,6 +171,8 @@ broker, one at a time: p50 **{ms(raw_p50)}**, p99 {ms(percentile(raw, 0.99))}.
 {header}
 {rule}
 {chr(10).join(lines)}
+
+![frame -> ack by concurrency, before and now, against the raw produce](img/send_path.png)
 
 Target: p50 within 1.5x of the raw produce. Beyond 10 senders the 10 workers queue: 50 phones
 sending back to back are 5 per worker, so p50 there measures the queue, as Lambda would with a

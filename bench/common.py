@@ -166,6 +166,12 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
+def write_samples(name: str, samples: dict[str, list[float]]) -> None:
+    """bench/results/NAME.json: the raw seconds behind a section, for bench/plots.py."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(samples, separators=(",", ":")) + "\n")
+
+
 def write_section(name: str, markdown: str) -> None:
     """bench/results/NAME.md; `make bench` joins them into docs/benchmarks.md."""
     RESULTS.mkdir(parents=True, exist_ok=True)

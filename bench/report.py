@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from common import RESULTS, ROOT
 
-ORDER = ["cold_start", "send", "fanout", "round_trips", "end_to_end", "persist", "rest"]
+ORDER = [
+    "summary",
+    "cold_start",
+    "send",
+    "fanout",
+    "round_trips",
+    "end_to_end",
+    "profile",
+    "persist",
+    "rest",
+]
 
 
 def main() -> None:
