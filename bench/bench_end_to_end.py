@@ -7,7 +7,7 @@ many messages from as many threads, one in flight each, to the same topic; and a
 insert_many of as many similar documents (the persistence floor). Exits non-zero if a
 message is lost or doubled.
 
-    .venv/bin/python bench/bench_end_to_end.py [--clients 10] [--messages 50]
+    .venv/bin/python bench/bench_end_to_end.py [--clients 10] [--messages 50] [--warmup 5]
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from common import RESULTS, ROOT, machine, start_stack, write_section
+from common import RESULTS, ROOT, function_env, machine, percentile, start_stack, write_section
 
 TOPIC = "chat-messages"  # what sendMessage produces and PersistFunction.ChatMessages reads
 WARMUP = 5  # sends per client and warm-up round: worker cold starts, first persist batch
@@ -78,11 +79,6 @@ class ExactlyOnce:
             f"{self.unexpected} unexpected, {self.duplicate_seqs} duplicate seqs, "
             f"{self.duplicate_client_ids} duplicate clientMsgIds, {self.mismatched} mismatched"
         )
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
 # ---------------------------------------------------------------------- the run's database
@@ -162,8 +158,6 @@ def raw_mongo_rate(db: Any, count: int) -> float:
 
 
 def similar_document(i: int) -> dict[str, Any]:
-    from datetime import UTC, datetime
-
     from mayachat.ids import new_message_id
 
     return {
@@ -247,12 +241,16 @@ class VisibilityPoller(threading.Thread):
         self._floor = 0  # every seq 1..floor has been seen
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self.polls = 0
+        self.durations: list[float] = []  # seconds per poll
 
     def run(self) -> None:
+        from pymongo.errors import PyMongoError
+
         while not self._stopping.is_set():
             started = time.monotonic()
-            self._poll_once()
+            with contextlib.suppress(PyMongoError):  # a failed poll: the next one reads again
+                self._poll_once()
+            self.durations.append(time.monotonic() - started)
             self._stopping.wait(max(0.0, POLL_SECONDS - (time.monotonic() - started)))
 
     def _poll_once(self) -> None:
@@ -265,7 +263,6 @@ class VisibilityPoller(threading.Thread):
                 self._seqs.add(int(doc["seq"]))
         while self._floor + 1 in self._seqs:
             self._floor += 1
-        self.polls += 1
 
     def first_seen(self) -> dict[str, float]:
         with self._lock:
@@ -365,10 +362,11 @@ def send_from_all(
 
 def warm_up(phones: list[Phone], room: str, gateway: Any, per_round: int) -> list[Acked]:
     """Rounds of `per_round` sends per phone, two in flight, until a round starts no new
-    worker. Two, because sendMessage posts the ack before it returns: a phone's next frame
-    can come while its last invocation still holds a worker, so one-in-flight phones can
-    keep up to two workers each busy, and each worker more is a cold start (a second or
-    two on this machine) that must not land in the measured sends."""
+    worker. Two, so the pool ends up with more workers than one-in-flight phones keep
+    busy: a phone's next frame may come before the gateway has released the worker of
+    its last one (in big rooms the ack is posted before sendMessage returns), and each
+    worker more is a cold start (a second or two on this machine) that must not land in
+    the measured sends."""
     warmup: list[Acked] = []
     for round_ in range(WARMUP_ROUNDS):
         before = worker_pids(gateway)
@@ -423,9 +421,23 @@ def worker_pids(gateway: Any) -> set[int]:
             continue
 
 
-def persist_outcomes(mappings: Any) -> Counter[str]:
-    """Invocation outcomes of the run's mappings (success, partial, failure, timeout...)."""
-    return Counter(i.outcome for m in mappings.mappings.values() for i in m.history)
+def persist_invocations(mappings: Any) -> list[Any]:
+    """The run's persist invocations (mayachat_local.esm.Invocation), warm-up included."""
+    return [i for m in mappings.mappings.values() for i in m.history]
+
+
+def describe_invocations(invocations: list[Any]) -> str:
+    """By outcome (success, partial, failure, timeout...), with typical size and duration."""
+    if not invocations:
+        return "none recorded"
+    outcomes = Counter(i.outcome for i in invocations)
+    durations = [i.duration_ms for i in invocations]
+    records = sum(len(i.records) for i in invocations)
+    return (
+        ", ".join(f"{n} {kind}" for kind, n in sorted(outcomes.items()))
+        + f" ({records / len(invocations):.0f} records each on average, duration p50 "
+        f"{statistics.median(durations):.0f} ms, max {max(durations):.0f} ms)"
+    )
 
 
 # ---------------------------------------------------------------------- the report
@@ -439,8 +451,10 @@ class Figures:
     lags: list[float]
     window: float
     verdict: ExactlyOnce
-    outcomes: Counter[str]
+    invocations: list[Any]  # the persist mappings' (esm.Invocation)
     load: float  # the 1-minute load average as the run started
+    polls: list[float]  # how long each visibility poll took, seconds
+    foreign: int  # other rooms' messages the run's persist mapping stored
     warmup: int  # sends per client before measuring
     per_round: int  # warm-up sends per client and round
     cold_starts: int
@@ -461,11 +475,25 @@ def markdown_table(columns: list[tuple[str, str]]) -> str:
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
+def early_note(lags: list[float]) -> str:
+    """Negative lags are real: the ack can come after the room's fan-out."""
+    early = sum(1 for lag in lags if lag < 0)
+    if not early:
+        return ""
+    return (
+        f" {early} messages reached MongoDB before their sender had the ack (the ack can come"
+        " after the room's fan-out)."
+    )
+
+
 def report(f: Figures, command: str) -> str:
     nan = float("nan")  # no lag at all: nothing measured reached MongoDB
     p50 = statistics.median(f.lags) if f.lags else nan
     p99 = percentile(f.lags, 0.99) if f.lags else nan
-    invocations = ", ".join(f"{n} {kind}" for kind, n in sorted(f.outcomes.items()))
+    invocations = describe_invocations(f.invocations)
+    poll_p50 = statistics.median(f.polls) if f.polls else nan
+    poll_max = max(f.polls, default=nan)
+    early = early_note(f.lags)
     result = ("**passed**: " if f.verdict.ok else "**FAILED**: ") + f.verdict.summary()
     table = markdown_table(
         [
@@ -506,8 +534,9 @@ Baselines in the same run:
 
 Exactly once (warm-up included): {result}. Checked: documents in the room = acked messages,
 no duplicate (roomId, seq), no duplicate (senderId, clientMsgId), every acked messageId
-stored once with its acked seq, sender and clientMsgId. Persist invocations:
-{invocations or "none recorded"}.
+stored once with its acked seq, sender and clientMsgId. Persist invocations (warm-up
+included): {invocations}. Other rooms' messages produced to `{TOPIC}` during the run (other
+work on this machine), which the run's mapping persisted too: {f.foreign}.
 
 Sustained msg/s = measured acked messages / wall time from the first send to the last ack.
 Per message, send -> ack took p50 {statistics.median(f.send_to_ack) * 1000:.0f} ms, p99
@@ -515,13 +544,19 @@ Per message, send -> ack took p50 {statistics.median(f.send_to_ack) * 1000:.0f} 
 on {os.cpu_count()} cores as the run started: other work on the machine slows the system
 (many processes) more than the baselines.
 
-Lag = when a document first showed up in a poll of the room (every {POLL_SECONDS * 1000:.0f}
-ms, so up to one poll interval plus one query late) minus when its ack arrived. The persist
-mapping's batching window is {f.window * 1000:.0f} ms (template.yaml; MSK's default when
-MaximumBatchingWindowInSeconds is unset is 500 ms): a batch waits up to that long for more
-records unless BatchSize records are waiting, so the window dominates the lag (the "p50 /
-batching window" column compares with the configured window, not with a measurement).
-Raw per-message lags: `bench/results/end_to_end_lags.json`.
+Lag = when a document first showed up in a poll of the room minus when its ack arrived. A
+poll starts every {POLL_SECONDS * 1000:.0f} ms and took p50 {poll_p50 * 1000:.0f} ms, max
+{poll_max * 1000:.0f} ms here, so a lag can be up to one interval plus one poll long.{early}
+The persist mapping's batching window is {f.window * 1000:.0f} ms (template.yaml; MSK's
+default when MaximumBatchingWindowInSeconds is unset is 500 ms): a batch waits up to that
+long for more records unless BatchSize records are waiting, and the window dominates the
+lag. Records that arrive while the room's partition is in an invocation wait for it to end,
+then for a whole window (the local mapping starts a partition's window once the partition is
+free), then for their own invocation: that is what stretches the tail. The "p50 / batching
+window" column compares with the configured window, not with a measurement. Raw per-message
+lags: `bench/results/end_to_end_lags.json`.
+
+![ack -> MongoDB lag per message](img/end_to_end_lag.png)
 """
 
 
@@ -536,19 +571,8 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def function_env(endpoints: dict[str, str]) -> dict[str, str]:
-    from mayachat_local.stack import function_environment
-
-    return {
-        **function_environment(endpoints),
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "RATE_LIMIT_BURST": "100000",
-        "RATE_LIMIT_PER_SECOND": "100000",
-    }
-
-
 @contextlib.contextmanager
-def running_system(env: dict[str, str], groups: dict[str, str]) -> Iterator[tuple[str, Any]]:
+def running_system(env: dict[str, str], groups: dict[str, str]) -> Iterator[tuple[Any, Any]]:
     """The local WebSocket gateway and the MSK event-source mappings, as `make dev` runs
     them, in background threads: (the gateway, the mappings)."""
     from mayachat_local.esm.service import LocalEventSourceMappings
@@ -573,8 +597,9 @@ class SystemRun:
     acked: list[Acked]  # the measured messages
     unseen: set[str]  # acked messageIds MongoDB did not show within PERSIST_TIMEOUT
     first_seen: dict[str, float]  # messageId -> time.time() it first showed in MongoDB
-    outcomes: Counter[str]
+    invocations: list[Any]  # the persist mappings' (esm.Invocation)
     cold_starts: int  # route-function workers started during the measured sends
+    polls: list[float]  # how long each visibility poll took, seconds
 
 
 def run_system(endpoints: dict[str, str], db: Any, run: str, args: argparse.Namespace) -> SystemRun:
@@ -603,10 +628,12 @@ def run_system(endpoints: dict[str, str], db: Any, run: str, args: argparse.Name
             cold_starts = len(worker_pids(gateway) - warm_workers)
             print(f"system: {sustained_rate(acked):.0f} msg/s; waiting for MongoDB")
             unseen = poller.wait_for([a.message_id for a in acked], PERSIST_TIMEOUT)
-            outcomes = persist_outcomes(mappings)
+            invocations = persist_invocations(mappings)
     finally:
         delete_groups(list(groups.values()))
-    return SystemRun(room, warmup, acked, unseen, poller.first_seen(), outcomes, cold_starts)
+    return SystemRun(
+        room, warmup, acked, unseen, poller.first_seen(), invocations, cold_starts, poller.durations
+    )
 
 
 def main() -> int:
@@ -632,6 +659,7 @@ def main() -> int:
         print(f"raw MongoDB insert_many: {raw_mongo:.0f} docs/s")
         system = run_system(endpoints, db, uuid.uuid4().hex[:8], args)
         verdict = check_exactly_once(db[MESSAGES], system.room, system.warmup + system.acked)
+        foreign = db[MESSAGES].count_documents({"roomId": {"$ne": system.room}})
         print(("exactly once: " if verdict.ok else "NOT exactly once: ") + verdict.summary())
         if system.unseen:
             print(
@@ -648,8 +676,10 @@ def main() -> int:
             lags,
             window,
             verdict,
-            system.outcomes,
+            system.invocations,
             load,
+            system.polls,
+            foreign,
             len(system.warmup) // args.clients,
             args.warmup,
             system.cold_starts,
