@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from botocore.credentials import Credentials
 from common import (
+    GatewayProcess,
     function_env,
     machine,
     percentile,
@@ -40,7 +41,6 @@ from mayachat import bootstrap
 from mayachat.adapters.apigw_connections import ApiGatewayConnections
 from mayachat.adapters.redis_connections import RedisConnectionRegistry
 from mayachat_local.devauth import mint
-from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.rooms import create_room
 
 REFERENCE_SIZE = 5
@@ -127,7 +127,7 @@ def post_many(posts: list[tuple[str, bytes]]) -> set[str]:
     return _posts.post_many(posts)
 
 
-async def open_room(gateway: LocalWebSocketGateway, size: int, poster: ProcessPoolExecutor) -> Room:
+async def open_room(gateway: GatewayProcess, size: int, poster: ProcessPoolExecutor) -> Room:
     tag = uuid.uuid4().hex[:6]
     users = [f"fan{size}-{i}-{tag}" for i in range(size)]
     room_id = await asyncio.to_thread(create_room, users)
@@ -156,7 +156,7 @@ class Result:
 
 
 async def measure(
-    gateways: dict[str, LocalWebSocketGateway],
+    gateways: dict[str, GatewayProcess],
     sizes: list[int],
     messages: int,
     poster: ProcessPoolExecutor,

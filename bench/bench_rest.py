@@ -10,13 +10,12 @@ ratio to the same query in raw pymongo measured in the same run:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import uuid
 from typing import Any
 
-from common import ROOT, machine, measure, start_stack, write_section
+from common import ROOT, load_handler, machine, measure, start_stack, write_section
 
 from mayachat_local.devauth import auth_environment, mint
 
@@ -44,7 +43,7 @@ def main() -> None:
     ensure_indexes(db)
     raw: MongoClient[dict[str, Any]] = MongoClient(os.environ["MONGODB_URI"])
     rdb = raw[DB]
-    handler = _rest_handler()
+    handler = load_handler("functions/rest_api/app.py")
     room, user = "bench-room", "alice"
     bootstrap.room_admin().writes.create(_room(room, [user, "bob"]))
 
@@ -201,17 +200,6 @@ def _now() -> Any:
 def _plan(explain: dict[str, Any]) -> str:
     text = json.dumps(explain.get("queryPlanner", explain))[:160]
     return text.replace("|", "/")
-
-
-def _rest_handler() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "rest_api_app", ROOT / "functions/rest_api/app.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.handler
 
 
 def _event(method: str, path: str, query: str, token: str) -> dict[str, Any]:

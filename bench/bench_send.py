@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import threading
 import time
@@ -20,7 +21,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from common import (
+    ROOT,
+    BenchLambdaContext,
+    GatewayProcess,
     function_env,
+    load_handler,
     machine,
     percentile,
     send_message_frame,
@@ -32,7 +37,6 @@ from common import (
 from websockets.sync.client import connect
 
 from mayachat_local.devauth import mint
-from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.rooms import create_room
 
 WARM_UP_SENDS = 3  # per sender, not measured: worker cold starts, connections, caches
@@ -61,7 +65,36 @@ def raw_produce_samples(count: int) -> list[float]:
     return [produce_one() for _ in range(count)]
 
 
-def sender_round(gateway: LocalWebSocketGateway, senders: int, per_sender: int) -> list[float]:
+def function_alone_samples(env: dict[str, str], count: int) -> list[float]:
+    """The sendMessage handler called in this process with API Gateway's event (no gateway,
+    no worker hop): what the function itself costs per frame, the same steps end to end."""
+    from mayachat import bootstrap
+
+    os.environ.update(env)  # the function's environment, as Lambda sets it
+    bootstrap.reset()
+    handler = load_handler("functions/ws_send_message/app.py")
+    user = f"alone-{uuid.uuid4().hex[:6]}"
+    room = create_room([user, f"offline-{user}"])
+    event = json.loads((ROOT / "tests/events/ws_send_message.json").read_text())
+    event["requestContext"]["authorizer"]["userId"] = user
+    event["requestContext"]["connectionId"] = f"{user}-connection"
+    context = BenchLambdaContext("WsSendMessageFunction")
+
+    def call() -> float:
+        event["body"] = send_message_frame(room, uuid.uuid4().hex)
+        started = time.perf_counter()
+        response = handler(event, context)
+        took = time.perf_counter() - started
+        if json.loads(response.get("body", "{}")).get("type") != "ack":
+            raise RuntimeError(f"sendMessage did not ack: {response}")
+        return took
+
+    for _ in range(20):
+        call()
+    return [call() for _ in range(count)]
+
+
+def sender_round(gateway: GatewayProcess, senders: int, per_sender: int) -> list[float]:
     """`senders` phones, each sending `per_sender` frames one at a time (waiting
     for each ack, as a phone does); frame -> ack times of the measured ones."""
     users = [f"sender{i}-{uuid.uuid4().hex[:6]}" for i in range(senders)]
@@ -104,6 +137,11 @@ def main() -> None:
     samples: dict[tuple[str, int], list[float]] = {}
     with contextlib.ExitStack() as stack:
         gateways = start_gateways(stack, env, args.before)
+        alone = function_alone_samples(
+            {**env, "WEBSOCKET_MANAGEMENT_ENDPOINT": gateways["now"].management_endpoint},
+            args.messages,
+        )
+        print(f"function alone: p50 {ms(statistics.median(alone))}")
         for senders in levels:
             per_sender = max(5, args.messages // senders)
             for label, gateway in gateways.items():  # interleaved: noise hits both alike
@@ -114,9 +152,14 @@ def main() -> None:
                     f"p99 {ms(percentile(got, 0.99))}"
                 )
     write_samples(
-        "send", {"raw": raw, **{f"{label}:{n}": got for (label, n), got in samples.items()}}
+        "send",
+        {
+            "raw": raw,
+            "alone": alone,
+            **{f"{label}:{n}": got for (label, n), got in samples.items()},
+        },
     )
-    report(samples, raw, levels, args)
+    report(samples, raw, alone, levels, args)
 
 
 def ms(seconds: float) -> str:
@@ -126,6 +169,7 @@ def ms(seconds: float) -> str:
 def report(
     samples: dict[tuple[str, int], list[float]],
     raw: list[float],
+    alone: list[float],
     levels: list[int],
     args: argparse.Namespace,
 ) -> None:
@@ -173,6 +217,14 @@ broker, one at a time: p50 **{ms(raw_p50)}**, p99 {ms(percentile(raw, 0.99))}.
 {chr(10).join(lines)}
 
 ![frame -> ack by concurrency, before and now, against the raw produce](img/send_path.png)
+
+The function alone (the sendMessage handler called in the benchmark's process with API
+Gateway's event: the same rate limit, Redis steps and acks=all produce, no gateway and no
+worker hop), one frame at a time: p50 **{ms(statistics.median(alone))}**, p99
+{ms(percentile(alone, 0.99))} = **{statistics.median(alone) / raw_p50:.1f}x** the raw produce.
+The rest of a frame's round trip is the local gateway: the frame in, the event piped to a
+worker process and the response body back, in Python, where API Gateway's own latency would
+be in AWS.
 
 Target: p50 within 1.5x of the raw produce. Beyond 10 senders the 10 workers queue: 50 phones
 sending back to back are 5 per worker, so p50 there measures the queue, as Lambda would with a

@@ -7,21 +7,22 @@ times are printed for context only.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import platform
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mayachat_local.config import StackConfig
-from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.stack import app_environment, function_environment, up
-from mayachat_local.threaded import run_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -128,9 +129,41 @@ def function_env(endpoints: dict[str, str]) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class GatewayProcess:
+    url: str  # ws://host:port/stage
+    management_endpoint: str  # http://host:port/stage (@connections)
+    pid: int
+
+
+@contextlib.contextmanager
+def gateway_process(template: Path, env: dict[str, str]) -> Iterator[GatewayProcess]:
+    """The local WebSocket gateway in a process of its own (`python -m mayachat_local.gateway`),
+    as API Gateway is not in the phones' process: the benchmark's clients then do not share a
+    GIL with it."""
+    command = [sys.executable, "-m", "mayachat_local.gateway", "--template", str(template)]
+    command += ["--port", "0", "--management-port", "0", "--log-level", "WARNING"]
+    command += [f"--env={key}={value}" for key, value in env.items()]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(2)]  # it prints when it listens
+        url = lines[0].split()[-1]
+        management = lines[1].split()[-1].removesuffix("/@connections/{connectionId}")
+        if not url.startswith("ws://"):
+            raise RuntimeError(f"the gateway did not start: {lines}")
+        yield GatewayProcess(url, management, process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def start_gateways(
     stack: contextlib.ExitStack, env: dict[str, str], before: str | None
-) -> dict[str, LocalWebSocketGateway]:
+) -> dict[str, GatewayProcess]:
     """A local WebSocket gateway over our functions ("now") and, with `before`, another over
     that commit's functions ("before"), both running until `stack` closes."""
     trees = {"now": ROOT}
@@ -138,16 +171,40 @@ def start_gateways(
         trees["before"] = stack.enter_context(checkout(before))
     return {
         label: stack.enter_context(
-            run_in_thread(
-                LocalWebSocketGateway(
-                    tree / "template.yaml",
-                    port=0,
-                    env_overrides={**env, "PYTHONPATH": str(tree / "layers" / "core")},
-                )
+            gateway_process(
+                tree / "template.yaml", {**env, "PYTHONPATH": str(tree / "layers" / "core")}
             )
         )
         for label, tree in trees.items()
     }
+
+
+def load_handler(relative_path: str) -> Any:
+    """A function's `handler`, its file imported by path as Lambda imports it (bench scripts
+    do not import tests/, whose helper does the same)."""
+    path = ROOT / relative_path
+    spec = importlib.util.spec_from_file_location(f"bench_{path.parent.name}_app", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.handler
+
+
+@dataclass(frozen=True)
+class BenchLambdaContext:
+    """What Powertools reads from Lambda's context object."""
+
+    function_name: str
+    aws_request_id: str = "bench-request"
+    memory_limit_in_mb: int = 1024
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 15_000
 
 
 def send_message_frame(room_id: str, client_msg_id: str, text: str = "bench") -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,13 +21,19 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from common import ROOT, function_env, machine, send_message_frame, start_stack, write_section
+from common import (
+    ROOT,
+    function_env,
+    gateway_process,
+    machine,
+    send_message_frame,
+    start_stack,
+    write_section,
+)
 from websockets.sync.client import connect
 
 from mayachat_local.devauth import mint
-from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.rooms import create_room
-from mayachat_local.threaded import run_in_thread
 
 RATE_HZ = 1000
 HANDLER = "Logger.inject_lambda_context.<locals>.decorate"
@@ -58,9 +65,8 @@ def main() -> None:
     args = parser.parse_args()
     endpoints = start_stack("kafka", "mongodb", "redis", "aws")
     env = function_env(endpoints)
-    gateway = LocalWebSocketGateway(Path(ROOT / "template.yaml"), port=0, env_overrides=env)
     out = Path(tempfile.mkdtemp(prefix="mayachat-profile-"))
-    with run_in_thread(gateway):
+    with gateway_process(ROOT / "template.yaml", env) as gateway:
         room = create_room(["profiler", "listener"])
         with connect(f"{gateway.url}?token={mint('profiler')}", open_timeout=30) as ws:
 
@@ -74,13 +80,12 @@ def main() -> None:
 
             for _ in range(30):  # warm workers, caches and connections
                 send()
-            pids = gateway.runtime.pool("WsSendMessageFunction").worker_pids
-            spies = [spy(pid, out / f"{pid}.txt") for pid in pids]
+            # The gateway and its workers; only samples inside the handler count.
+            profiler = spy(gateway.pid, out / "samples.txt")
             time.sleep(1)  # py-spy attached
             took = [send() for _ in range(args.messages)]
-            for process in spies:
-                process.send_signal(2)
-                process.wait(30)
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(60)
 
     samples: Counter[str] = Counter()
     for path in out.glob("*.txt"):
@@ -94,7 +99,8 @@ def main() -> None:
 
 def spy(pid: int, output: Path) -> subprocess.Popen[bytes]:
     py_spy = Path(sys.executable).with_name("py-spy")
-    options = ["--idle", "--nonblocking", "-r", str(RATE_HZ), "-f", "raw", "-o", str(output)]
+    options = ["--idle", "--subprocesses", "--nonblocking", "-r", str(RATE_HZ), "-f", "raw"]
+    options += ["-o", str(output)]
     return subprocess.Popen(
         [py_spy, "record", *options, "--pid", str(pid)],
         stdout=subprocess.DEVNULL,
