@@ -532,6 +532,11 @@ Baselines in the same run:
 
 {table}
 
+Verdict: every message persisted exactly once: {result}; sustained {f.rate:.0f} msg/s
+({f.rate / f.raw_produce:.2f}x the raw produce, which has no gateway, fan-out or persist);
+ack -> MongoDB p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, mostly the
+{f.window * 1000:.0f} ms batching window.
+
 Exactly once (warm-up included): {result}. Checked: documents in the room = acked messages,
 no duplicate (roomId, seq), no duplicate (senderId, clientMsgId), every acked messageId
 stored once with its acked seq, sender and clientMsgId. Persist invocations (warm-up

@@ -255,7 +255,7 @@ threads; no function, no Kafka, no Redis)
 
 ![send -> last member p50 by room size](img/fanout.png)
 
-Target: a {biggest}-member fan-out under 10x the {REFERENCE_SIZE}-member one: **{ratio:.1f}x,
+Verdict: a {biggest}-member fan-out under 10x the {REFERENCE_SIZE}-member one: **{ratio:.1f}x,
 {verdict}**{f" (before: {growth('before'):.1f}x)" if before else ""}. The @connections
 posts alone grow {growth("posts"):.1f}x from {REFERENCE_SIZE} to {biggest} members here: the
 local gateway is one Python event loop that parses each post and writes each frame in turn,

@@ -128,6 +128,9 @@ on {machine()}; MongoDB wire protocol: FerretDB v1 on SQLite. Batch size {BATCH}
 | path | messages/s | ratio |
 |---|---:|---:|
 {table}
+
+Verdict: at least 0.8x raw: **{"met" if vs_raw >= 0.8 else "not met"}** ({vs_raw:.2f}x); at least
+10x the naive loop: **{"met" if vs_naive >= 10 else "not met"}** ({vs_naive:.1f}x).
 """,
     )
 

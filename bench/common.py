@@ -32,7 +32,32 @@ def start_stack(*names: str) -> dict[str, str]:
     statuses = up(StackConfig.from_env(), list(names))
     endpoints = {s.name: s.endpoint for s in statuses}
     os.environ.update(app_environment(endpoints))
+    wait_for_quiet()
     return endpoints
+
+
+def wait_for_quiet(idle_share: float = 0.8, patience_s: float = 90.0) -> None:
+    """Wait until the CPUs are mostly idle for two seconds running (the previous benchmark's
+    processes wind down: a gateway closing 500 connections, workers exiting), at most
+    `patience_s`. Linux only; elsewhere it returns at once."""
+    stat = Path("/proc/stat")
+    if not stat.exists():
+        return
+
+    def idle_and_total() -> tuple[int, int]:
+        fields = [int(x) for x in stat.read_text().splitlines()[0].split()[1:]]
+        return fields[3] + fields[4], sum(fields)  # idle + iowait, all
+
+    deadline = time.monotonic() + patience_s
+    quiet_seconds = 0
+    while quiet_seconds < 2 and time.monotonic() < deadline:
+        idle0, total0 = idle_and_total()
+        time.sleep(1)
+        idle1, total1 = idle_and_total()
+        share = (idle1 - idle0) / max(1, total1 - total0)
+        quiet_seconds = quiet_seconds + 1 if share >= idle_share else 0
+    if quiet_seconds < 2:
+        print(f"warning: the machine is busy ({1 - share:.0%} CPU); figures will be noisy")
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,10 @@ def send_path(samples: dict[str, list[float]]) -> None:
             boxprops={"facecolor": "#c6dbef" if label == "before" else "#6baed6"},
             label=label,
         )
+    if "alone" in samples:
+        alone = statistics.median(samples["alone"]) * 1000
+        label = f"handler alone p50 ({alone:.1f} ms)"
+        ax.axhline(alone, color="#2ca02c", linestyle="-.", label=label)
     raw = statistics.median(samples["raw"]) * 1000
     ax.axhline(raw, color="#d62728", linestyle="--", label=f"raw produce p50 ({raw:.1f} ms)")
     ax.axhline(raw * 1.5, color="#d62728", linestyle=":", label="target (1.5x raw)")

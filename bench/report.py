@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from common import RESULTS, ROOT
 
 ORDER = [
@@ -17,8 +19,23 @@ ORDER = [
 ]
 
 
+def verdicts(sections: dict[str, str]) -> str:
+    """Each section's "Verdict:" paragraph, under its heading, as the report's summary."""
+    lines = ["## Summary", "", "| benchmark | verdict |", "|---|---|"]
+    for name in ORDER:
+        text = sections.get(name)
+        if text is None or "\nVerdict: " not in text:
+            continue
+        title = text.splitlines()[0].removeprefix("## ")
+        paragraph = text.split("\nVerdict: ", 1)[1].split("\n\n", 1)[0]
+        anchor = re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-")
+        lines.append(f"| [{title}](#{anchor}) | {' '.join(paragraph.split())} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     sections = {p.stem: p.read_text().strip() for p in RESULTS.glob("*.md")}
+    sections["summary"] = verdicts(sections)
     ordered = [sections.pop(name) for name in ORDER if name in sections]
     ordered += [sections[name] for name in sorted(sections)]
     (ROOT / "docs" / "benchmarks.md").write_text(
