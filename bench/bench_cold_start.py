@@ -164,6 +164,7 @@ def main() -> None:
     header += " whole process |"
     rule += "---:|"
     met = [fn for fn in ROUTES if results["now"][fn][0] <= 0.5 * naive[0]]
+    before_option = f" --before {args.before}" if args.before else ""
     costs = {fn: import_costs(ROOT / "functions" / fn, env) for fn in ROUTES}
     total = {g: sum(c.get(g, 0.0) for c in costs.values()) for c in costs.values() for g in c}
     groups = sorted(total, key=lambda g: -total[g])
@@ -175,10 +176,11 @@ def main() -> None:
         "cold_start",
         f"""## Cold start (issue 8)
 
-`.venv/bin/python bench/bench_cold_start.py --runs {args.runs}`
-{f"--before {args.before}" if args.before else ""} on {machine()}. Each run is a fresh
+`.venv/bin/python bench/bench_cold_start.py --runs {args.runs}{before_option}` on
+{machine()}. Each run is a fresh
 interpreter importing the handler file with the local stack's environment (clients are
-built, nothing is sent), median of {args.runs}. Baselines in the same run: the naive handler
+built, nothing is sent -- except that persist and rest_api ensure MongoDB's indexes at init,
+a round trip per index), median of {args.runs}. Baselines in the same run: the naive handler
 (`bench/naive/app.py`: boto3, pymongo, redis, confluent-kafka imported and built at the top)
 **{naive[0] * 1000:.0f} ms** init ({naive[1] * 1000:.0f} ms whole process); a bare interpreter
 **{bare * 1000:.0f} ms** whole process.

@@ -106,8 +106,9 @@ into one room (counted, not timed):
 | MongoDB commands | {mongo_total / n:.3f} ({dict(mongo_commands) or "none"} in {n} sends) |
 
 The Redis round trips per send: membership (cached), seq (one script), idempotency claim (one
-SET NX GET) and confirm, the recent window (one transaction), and the members' connections
-(one pipeline). The rate limit is one more per frame at the edge (not counted here).
+SET NX GET), once Kafka has it the idempotency confirmation and the recent window (one
+pipeline), and the members' connections (one pipeline). The rate limit is one more per frame
+at the edge (not counted here).
 
 Verdict: no MongoDB call on the send path with the membership cache warm: **{mongo_verdict}**
 (a seq block is claimed in MongoDB once per 1000 messages of a room).

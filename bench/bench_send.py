@@ -233,7 +233,7 @@ be in AWS.
 Verdict: p50 within 1.5x of the raw produce: **{"met" if through <= 1.5 else "not met"}** --
 {through:.1f}x through the local gateway at {levels[0]} sender(s), {by_itself:.1f}x for the
 handler alone. Beyond
-the produce, a send makes 7 Redis round trips (rate limit, membership, seq, claim, confirm,
+the produce, a send makes 6 Redis round trips (rate limit, membership, seq, claim, confirm +
 recent window, connections) at ~0.1-0.3 ms each here, and the local gateway adds its hops.
 
 Beyond 10 senders the 10 workers queue: 50 phones

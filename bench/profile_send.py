@@ -46,6 +46,7 @@ STEPS = {
     "KafkaEventLog.append": "Kafka produce, acks=all, until the delivery report",
     "RedisIdempotencyStore.confirm": "idempotency confirm (Redis)",
     "RedisRecentMessages.append": "recent window (Redis transaction)",
+    "RedisAckedMessages.remember": "idempotency confirm + recent window (one Redis pipeline)",
     "RedisConnectionRegistry.connections_of": "members' connections (Redis pipeline)",
     "ApiGatewayConnections.post_many": "posts to @connections (ack + members)",
 }

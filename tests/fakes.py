@@ -108,6 +108,16 @@ class FakeRecent:
         return found, bool(window) and min(window) <= after_seq + 1
 
 
+@dataclass
+class FakeAcked:
+    idempotency: FakeIdempotency
+    recent: FakeRecent
+
+    def remember(self, message: Message) -> None:
+        self.idempotency.confirm(message)
+        self.recent.append(message)
+
+
 class FakeArchive:
     def __init__(self) -> None:
         self.messages: list[Message] = []
@@ -171,7 +181,7 @@ class World:
             self.sequences,
             self.log,
             self.idempotency,
-            self.recent,
+            FakeAcked(self.idempotency, self.recent),
             self.delivery,
         )
         self.typing = Typing(self.rooms, self.delivery)

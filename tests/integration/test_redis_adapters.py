@@ -9,11 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from redis import Redis
+from redis.client import Pipeline
 
 from mayachat.adapters import redis_keys as keys
 from mayachat.adapters.redis_connections import CONNECTION_TTL_SECONDS, RedisConnectionRegistry
 from mayachat.adapters.redis_guards import RedisIdempotencyStore, RedisRateLimiter
-from mayachat.adapters.redis_rooms import RedisCursors, RedisMembershipCache, RedisRecentMessages
+from mayachat.adapters.redis_rooms import (
+    RedisAckedMessages,
+    RedisCursors,
+    RedisMembershipCache,
+    RedisRecentMessages,
+)
 from mayachat.adapters.sequence import RedisSequenceAllocator
 from mayachat.model import Message, ReceiptKind
 
@@ -86,6 +92,35 @@ def test_recent_window_is_bounded_and_knows_when_it_is_complete(client: Redis) -
     assert [m.seq for m in found] == [4, 5, 6, 7, 8]
     assert not complete
     assert recent.after(room, 3, 2)[0][0].to_wire()["content"]["text"] == "#4"
+
+
+def test_remembering_an_acked_message_confirms_and_appends_in_one_round_trip(
+    client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idempotency = RedisIdempotencyStore(client, ttl_seconds=60)
+    recent = RedisRecentMessages(client, size=5)
+    acked = RedisAckedMessages(client, idempotency, recent)
+    sender, room = uid("alice"), uid("room")
+    first = message(room, 1, sender)
+    assert idempotency.claim(sender, first.client_msg_id, first) is None
+
+    executed: list[int] = []
+    real_execute = Pipeline.execute
+
+    def counting_execute(pipe: Pipeline, raise_on_error: bool = True) -> list[object]:
+        executed.append(len(pipe.command_stack))
+        return real_execute(pipe, raise_on_error)
+
+    monkeypatch.setattr(Pipeline, "execute", counting_execute)
+    acked.remember(first)
+    assert executed == [4]  # SET, then ZADD, ZREMRANGEBYRANK, EXPIRE: one round trip
+    monkeypatch.undo()
+
+    assert idempotency.claim(sender, first.client_msg_id, message(room, 2, sender)) == (
+        first,
+        True,
+    )
+    assert recent.after(room, 0, 10) == ([first], True)
 
 
 def test_cursors_never_move_backwards(client: Redis) -> None:

@@ -175,17 +175,19 @@ def connections() -> Connections:
 @cache
 def messaging() -> Messaging:
     from mayachat.adapters.redis_guards import RedisIdempotencyStore
-    from mayachat.adapters.redis_rooms import RedisRecentMessages
+    from mayachat.adapters.redis_rooms import RedisAckedMessages, RedisRecentMessages
     from mayachat.chat import Messaging
 
     s = settings()
+    idempotency = RedisIdempotencyStore(redis_client(), s.idempotency_ttl_seconds)
+    recent = RedisRecentMessages(redis_client(), s.recent_messages_per_room)
     return Messaging(
         topic=s.kafka_topic_chat_messages,
         rooms=rooms(),
         sequences=sequences(),
         log=event_log(),
-        idempotency=RedisIdempotencyStore(redis_client(), s.idempotency_ttl_seconds),
-        recent=RedisRecentMessages(redis_client(), s.recent_messages_per_room),
+        idempotency=idempotency,
+        acked=RedisAckedMessages(redis_client(), idempotency, recent),
         delivery=delivery(),
     )
 

@@ -20,6 +20,7 @@ from mayachat.errors import ChatError, ErrorCode
 from mayachat.ids import new_message_id
 from mayachat.model import Caller, Message, Receipt, ReceiptKind, utc_now_iso
 from mayachat.ports import (
+    AckedMessages,
     ConnectionGateway,
     ConnectionRegistry,
     Cursors,
@@ -182,7 +183,7 @@ class Messaging:
     sequences: SequenceAllocator
     log: EventLog
     idempotency: IdempotencyStore
-    recent: RecentMessages
+    acked: AckedMessages
     delivery: Delivery
 
     def send(
@@ -213,8 +214,7 @@ class Messaging:
             ),
             client_msg_id=client_msg_id,
         )
-        self.idempotency.confirm(message)
-        self.recent.append(message)
+        self.acked.remember(message)  # resends now get this ack; sync serves it from Redis
         return self.delivery.to_members(
             members,
             {"type": "message", "message": message.to_wire()},

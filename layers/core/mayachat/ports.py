@@ -98,6 +98,14 @@ class IdempotencyStore(Protocol):
         ...
 
 
+class AckedMessages(Protocol):
+    """What is remembered once the log holds a message, in one step: the sender's
+    idempotency entry marked acked (IdempotencyStore.confirm) and the message in its room's
+    recent window (RecentMessages.append)."""
+
+    def remember(self, message: Message) -> None: ...
+
+
 class RecentMessages(Protocol):
     """A bounded per-room window of the latest messages, for fast `sync`."""
 

@@ -6,6 +6,7 @@ import json
 import time
 
 from redis import Redis
+from redis.client import Pipeline
 
 from mayachat.adapters import redis_keys as keys
 from mayachat.model import Message
@@ -61,7 +62,13 @@ class RedisIdempotencyStore:
         return _decode(earlier) if isinstance(earlier, bytes | str) else None
 
     def confirm(self, message: Message) -> None:
-        self._redis.set(
+        pipe = self._redis.pipeline(transaction=False)
+        self.confirm_into(pipe, message)
+        pipe.execute()
+
+    def confirm_into(self, pipe: Pipeline, message: Message) -> None:
+        """Queue the confirmation on `pipe` (sent with other writes: RedisAckedMessages)."""
+        pipe.set(
             keys.idempotency(message.sender_id, message.client_msg_id),
             _encode(message, acked=True),
             ex=self._ttl,

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 from redis import Redis
+from redis.client import Pipeline
 
 from mayachat.adapters import redis_keys as keys
+from mayachat.adapters.redis_guards import RedisIdempotencyStore
 from mayachat.model import Message, ReceiptKind
 
 # Cursors are kept a month after their last move; MongoDB holds them for good.
@@ -58,12 +60,17 @@ class RedisRecentMessages:
         self._size = size
 
     def append(self, message: Message) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        self.append_into(pipe, message)
+        pipe.execute()
+
+    def append_into(self, pipe: Pipeline, message: Message) -> None:
+        """Queue the append on `pipe`. No MULTI needed: whatever another sender's commands
+        interleave, the set ends trimmed to the newest `size` with a fresh TTL."""
         key = keys.room_recent(message.room_id)
-        pipe = self._redis.pipeline(transaction=True)
         pipe.zadd(key, {json.dumps(message.to_wire(), separators=(",", ":")): message.seq})
         pipe.zremrangebyrank(key, 0, -self._size - 1)
         pipe.expire(key, RECENT_TTL_SECONDS)
-        pipe.execute()
 
     def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], bool]:
         key = keys.room_recent(room_id)
@@ -76,6 +83,26 @@ class RedisRecentMessages:
         # ones may have been trimmed (or Redis restarted) and MongoDB must fill in.
         complete = bool(oldest) and int(oldest[0][1]) <= after_seq + 1
         return messages, complete
+
+
+class RedisAckedMessages:
+    """The idempotency confirmation and the recent-window append in one round trip: a
+    pipeline, not a transaction, since the keys live in different cluster slots and each
+    write stands on its own (a lost one is a resend re-produced with the same id and seq, or
+    a sync served from MongoDB)."""
+
+    def __init__(
+        self, client: Redis, idempotency: RedisIdempotencyStore, recent: RedisRecentMessages
+    ) -> None:
+        self._redis = client
+        self._idempotency = idempotency
+        self._recent = recent
+
+    def remember(self, message: Message) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        self._idempotency.confirm_into(pipe, message)
+        self._recent.append_into(pipe, message)
+        pipe.execute()
 
 
 class RedisCursors:
