@@ -11,6 +11,7 @@ kernel.yama.ptrace_scope=0.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import subprocess
@@ -22,11 +23,11 @@ from collections import Counter
 from pathlib import Path
 
 from common import (
-    ROOT,
+    GatewayProcess,
     function_env,
-    gateway_process,
     machine,
     send_message_frame,
+    start_gateways,
     start_stack,
     write_section,
 )
@@ -42,6 +43,7 @@ STEPS = {
     "RedisRateLimiter.allow": "rate limit (Redis script, at the edge)",
     "Rooms.require_member": "membership (Redis, cached)",
     "RedisSequenceAllocator.next_seq": "seq (Redis script)",
+    "RedisIdempotencyStore.lookup": "idempotency lookup (Redis)",
     "RedisIdempotencyStore.claim": "idempotency claim (Redis)",
     "KafkaEventLog.append": "Kafka produce, acks=all, until the delivery report",
     "RedisIdempotencyStore.confirm": "idempotency confirm (Redis)",
@@ -63,39 +65,61 @@ def step_of(stack: list[str]) -> str | None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=400)
+    parser.add_argument("--before", help="an earlier commit to profile too")
     args = parser.parse_args()
     endpoints = start_stack("kafka", "mongodb", "redis", "aws")
     env = function_env(endpoints)
+    with contextlib.ExitStack() as stack:
+        profiles = profile(stack, start_gateways(stack, env, args.before), args.messages)
+    report(profiles, args)
+
+
+def profile(
+    stack: contextlib.ExitStack, gateways: dict[str, GatewayProcess], messages: int
+) -> dict[str, tuple[Counter[str], list[float]]]:
+    """Per gateway: samples per step while one phone sends `messages` frames, and the frame ->
+    ack times. The phones take turns, one frame each, so drift hits every gateway alike."""
     out = Path(tempfile.mkdtemp(prefix="mayachat-profile-"))
-    with gateway_process(ROOT / "template.yaml", env) as gateway:
-        room = create_room(["profiler", "listener"])
-        with connect(f"{gateway.url}?token={mint('profiler')}", open_timeout=30) as ws:
+    phones = {}
+    for label, gateway in gateways.items():
+        user = f"profiler-{uuid.uuid4().hex[:6]}"
+        room = create_room([user, f"offline-{user}"])
+        ws = stack.enter_context(connect(f"{gateway.url}?token={mint(user)}", open_timeout=30))
+        phones[label] = (ws, room)
 
-            def send() -> float:
-                cmid = uuid.uuid4().hex
-                started = time.perf_counter()
-                ws.send(send_message_frame(room, cmid, "profile"))
-                while json.loads(ws.recv(timeout=60)).get("clientMsgId") != cmid:
-                    pass
-                return time.perf_counter() - started
+    def send(label: str) -> float:
+        ws, room = phones[label]
+        cmid = uuid.uuid4().hex
+        started = time.perf_counter()
+        ws.send(send_message_frame(room, cmid, "profile"))
+        while json.loads(ws.recv(timeout=60)).get("clientMsgId") != cmid:
+            pass
+        return time.perf_counter() - started
 
-            for _ in range(30):  # warm workers, caches and connections
-                send()
-            # The gateway and its workers; only samples inside the handler count.
-            profiler = spy(gateway.pid, out / "samples.txt")
-            time.sleep(1)  # py-spy attached
-            took = [send() for _ in range(args.messages)]
-            profiler.send_signal(signal.SIGINT)
-            profiler.wait(60)
-
-    samples: Counter[str] = Counter()
-    for path in out.glob("*.txt"):
-        for line in path.read_text().splitlines():
-            stack, _, count = line.rpartition(" ")
-            step = step_of(stack.split(";"))
+    for _ in range(30):  # warm workers, caches and connections
+        for label in gateways:
+            send(label)
+    # Each gateway and its workers; only samples inside the handler count.
+    profilers = [spy(g.pid, out / f"{label}.txt") for label, g in gateways.items()]
+    time.sleep(1)  # py-spy attached
+    took: dict[str, list[float]] = {label: [] for label in gateways}
+    for _ in range(messages):
+        for label in gateways:
+            took[label].append(send(label))
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+    for profiler in profilers:
+        profiler.wait(60)
+    profiles = {}
+    for label in gateways:
+        samples: Counter[str] = Counter()
+        for line in (out / f"{label}.txt").read_text().splitlines():
+            stack_text, _, count = line.rpartition(" ")
+            step = step_of(stack_text.split(";"))
             if step is not None:
                 samples[step] += int(count)
-    report(samples, took, args.messages)
+        profiles[label] = (samples, sorted(took[label]))
+    return profiles
 
 
 def spy(pid: int, output: Path) -> subprocess.Popen[bytes]:
@@ -109,31 +133,60 @@ def spy(pid: int, output: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def report(samples: Counter[str], took: list[float], messages: int) -> None:
-    total = sum(samples.values())
-    per_send_ms = 1000 / RATE_HZ / messages
-    rows = [
-        f"| {step} | {n / total * 100:.1f}% | {n * per_send_ms:.2f} ms |"
-        for step, n in samples.most_common()
-    ]
-    took.sort()
+def report(profiles: dict[str, tuple[Counter[str], list[float]]], args: argparse.Namespace) -> None:
+    per_send_ms = 1000 / RATE_HZ / args.messages
+    labels = list(profiles)  # "now", then "before" when asked for
+    now = profiles["now"][0]
+    steps = [step for step, _ in now.most_common()]
+    steps += [s for label in labels for s in profiles[label][0] if s not in steps]
+    header = (
+        "| step | "
+        + " | ".join(
+            f"{label if label == 'now' else f'before ({args.before})'} per send | share"
+            for label in labels
+        )
+        + " |"
+    )
+    rule = "|---|" + "---:|---:|" * len(labels)
+
+    def cells(step: str) -> str:
+        out = []
+        for label in labels:
+            counts = profiles[label][0]
+            total = sum(counts.values())
+            n = counts.get(step, 0)
+            out.append(f"{n * per_send_ms:.2f} ms | {n / total * 100:.0f}%" if n else "- | -")
+        return " | ".join(out)
+
+    rows = [f"| {step} | {cells(step)} |" for step in steps]
+    totals = " | ".join(
+        f"**{sum(profiles[label][0].values()) * per_send_ms:.2f} ms** | 100%" for label in labels
+    )
+    acks = ", ".join(
+        f"{label} {took[len(took) // 2] * 1000:.1f} ms" for label, (_, took) in profiles.items()
+    )
+    command = "bench/profile_send.py --messages " + str(args.messages)
+    command += f" --before {args.before}" if args.before else ""
     write_section(
         "profile",
         f"""## Profile of the send path (issue 8)
 
-`.venv/bin/python bench/profile_send.py --messages {messages}` on {machine()}.
+`.venv/bin/python {command}` on {machine()}.
 py-spy ({RATE_HZ} Hz, wall clock: waiting on Redis, Kafka and HTTP counts) on the sendMessage
-workers while one phone sends {messages} messages through the local gateway (frame -> ack
-p50 {took[len(took) // 2] * 1000:.1f} ms in this run, profiler attached). Time inside the
-handler, by step, per send:
+workers while one phone sends {args.messages} messages through the local gateway, in a room
+whose other member is offline (frame -> ack p50 with the profiler attached: {acks}). Time
+inside the handler, by step, per send:
 
-| step | share of the handler | per send |
-|---|---:|---:|
+{header}
+{rule}
 {chr(10).join(rows)}
-| **handler total** | 100% | {total * per_send_ms:.2f} ms |
+| **handler total** | {totals} |
 
 The rest of frame -> ack is the gateway: the frame in, the event to a worker process, the
-ack frame out.
+ack frame out. This profile chose the changes since {args.before or "the first one"}: the ack
+as the route response (no @connections post for it), @connections posts signed with botocore's
+signer over kept-alive http.client instead of the boto3 client, the idempotency claim in one
+SET NX GET, and the confirmation + recent window in one pipeline.
 """,
     )
 
