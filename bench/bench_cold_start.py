@@ -141,12 +141,11 @@ def main() -> None:
         trees = {"now": ROOT}
         if args.before:
             trees["before"] = stack.enter_context(checkout(args.before))
-        results: dict[str, dict[str, tuple[float, float]]] = {}
-        for label, tree in trees.items():
-            tree_env = {**env, "PYTHONPATH": str(tree / "layers" / "core")}
-            results[label] = {
-                fn: run(tree / "functions" / fn, tree_env, args.runs) for fn in ROUTES + OTHERS
-            }
+        results: dict[str, dict[str, tuple[float, float]]] = {label: {} for label in trees}
+        for fn in ROUTES + OTHERS:  # function by function, both trees: drift hits both alike
+            for label, tree in trees.items():
+                tree_env = {**env, "PYTHONPATH": str(tree / "layers" / "core")}
+                results[label][fn] = run(tree / "functions" / fn, tree_env, args.runs)
 
     lines = []
     for fn in ROUTES + OTHERS:
