@@ -174,7 +174,7 @@ class World:
     def __post_init__(self) -> None:
         self.directory = FakeDirectory(self.rooms_by_id)
         self.rooms = Rooms(self.cache, self.directory)
-        self.delivery = Delivery(self.registry, self.gateway)
+        self.delivery = Delivery(self.registry, self.gateway, wave=32)
         self.messaging = Messaging(
             "chat-messages",
             self.rooms,

@@ -81,10 +81,11 @@ def test_membership_cache_round_trip_and_invalidate(client: Redis) -> None:
 
 def test_recent_window_is_bounded_and_knows_when_it_is_complete(client: Redis) -> None:
     recent = RedisRecentMessages(client, size=5)
+    acked = RedisAckedMessages(client, RedisIdempotencyStore(client, ttl_seconds=60), recent)
     room = uid("room")
     assert recent.after(room, 0, 10) == ([], False)
     for seq in range(1, 9):
-        recent.append(message(room, seq))
+        acked.remember(message(room, seq))
     found, complete = recent.after(room, 5, 10)
     assert [m.seq for m in found] == [6, 7, 8]
     assert complete
@@ -140,7 +141,7 @@ def test_idempotency_first_writer_wins_then_confirms(client: Redis) -> None:
     first, second, third = (message("r", seq, sender) for seq in (1, 2, 3))
     assert store.claim(sender, "c1", first) is None
     assert store.claim(sender, "c1", second) == (first, False)
-    store.confirm(first)
+    RedisAckedMessages(client, store, RedisRecentMessages(client, size=5)).remember(first)
     assert store.claim(sender, "c1", third) == (first, True)
     assert store.claim(uid("bob"), "c1", third) is None  # keys are per sender
 

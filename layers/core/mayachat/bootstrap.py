@@ -139,10 +139,8 @@ def delivery() -> Delivery:
             "WEBSOCKET_MANAGEMENT_ENDPOINT is not set (https://API.execute-api."
             "REGION.amazonaws.com/STAGE)"
         )
-    return Delivery(
-        RedisConnectionRegistry(redis_client()),
-        ApiGatewayConnections(s.websocket_management_endpoint, s.aws_region),
-    )
+    posts = ApiGatewayConnections(s.websocket_management_endpoint, s.aws_region)
+    return Delivery(RedisConnectionRegistry(redis_client()), posts, wave=posts.max_concurrency)
 
 
 @cache

@@ -100,7 +100,7 @@ class Delivery:
     registry: ConnectionRegistry
     gateway: ConnectionGateway
     # How many posts the gateway makes at once: fan-outs up to this size cost one round trip.
-    wave: int = 32
+    wave: int
 
     def to_members(
         self,

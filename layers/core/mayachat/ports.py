@@ -93,23 +93,18 @@ class IdempotencyStore(Protocol):
         whether it was acked), remembering nothing new. One atomic step."""
         ...
 
-    def confirm(self, message: Message) -> None:
-        """Mark the remembered message as acked."""
-        ...
-
 
 class AckedMessages(Protocol):
     """What is remembered once the log holds a message, in one step: the sender's
-    idempotency entry marked acked (IdempotencyStore.confirm) and the message in its room's
-    recent window (RecentMessages.append)."""
+    idempotency entry marked acked (a resend then gets this ack) and the message in its
+    room's recent window (RecentMessages.after then serves it)."""
 
     def remember(self, message: Message) -> None: ...
 
 
 class RecentMessages(Protocol):
-    """A bounded per-room window of the latest messages, for fast `sync`."""
-
-    def append(self, message: Message) -> None: ...
+    """A bounded per-room window of the latest messages, for fast `sync` (filled through
+    AckedMessages)."""
 
     def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], bool]:
         """Messages with seq > after_seq in seq order, and whether the window surely holds

@@ -57,6 +57,7 @@ class ApiGatewayConnections:
         self._sigv4: SigV4Auth | None = None  # on first post: cold start does not look for keys
         self._ssl = ssl.create_default_context() if self._tls else None
         self._local = threading.local()  # one kept-alive connection per thread
+        self.max_concurrency = max_concurrency
         self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="post")
 
     def post_many(self, posts: Sequence[tuple[str, bytes]]) -> set[str]:

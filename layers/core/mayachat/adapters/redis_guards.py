@@ -61,13 +61,9 @@ class RedisIdempotencyStore:
         # None: this one was set. (redis-py types SET's answer as bool too; with GET it is not.)
         return _decode(earlier) if isinstance(earlier, bytes | str) else None
 
-    def confirm(self, message: Message) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        self.confirm_into(pipe, message)
-        pipe.execute()
-
     def confirm_into(self, pipe: Pipeline, message: Message) -> None:
-        """Queue the confirmation on `pipe` (sent with other writes: RedisAckedMessages)."""
+        """Queue marking the message acked on `pipe` (sent with other writes:
+        RedisAckedMessages)."""
         pipe.set(
             keys.idempotency(message.sender_id, message.client_msg_id),
             _encode(message, acked=True),

@@ -59,11 +59,6 @@ class RedisRecentMessages:
         self._redis = client
         self._size = size
 
-    def append(self, message: Message) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        self.append_into(pipe, message)
-        pipe.execute()
-
     def append_into(self, pipe: Pipeline, message: Message) -> None:
         """Queue the append on `pipe`. No MULTI needed: whatever another sender's commands
         interleave, the set ends trimmed to the newest `size` with a fresh TTL."""
