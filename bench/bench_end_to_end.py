@@ -19,7 +19,6 @@ import os
 import shlex
 import statistics
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -29,7 +28,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from common import RESULTS, function_env, machine, percentile, start_stack, write_section
+from common import (
+    RESULTS,
+    function_env,
+    machine,
+    percentile,
+    produce_and_wait,
+    start_stack,
+    write_section,
+)
 from e2e_parts import (
     POLL_SECONDS,
     TEMPLATE,
@@ -89,23 +96,6 @@ def use_scratch_database(endpoints: dict[str, str]) -> str:
 
 
 # ---------------------------------------------------------------------- baselines
-def produce_and_wait(producer: Any, key: bytes, value: bytes) -> None:
-    """One produce and its delivery report: what sendMessage waits for before its ack."""
-    done = threading.Event()
-    errors: list[Any] = []
-
-    def delivered(error: Any, _msg: Any) -> None:
-        if error is not None:
-            errors.append(error)
-        done.set()
-
-    producer.produce(TOPIC, key=key, value=value, on_delivery=delivered)
-    while not done.is_set():
-        producer.poll(0.1)
-    if errors:
-        raise RuntimeError(f"raw produce failed: {errors[0]}")
-
-
 def raw_produce_rate(clients: int, messages: int) -> float:
     """Messages/s of `clients` threads, each with its own idempotent acks=all producer (as
     each sendMessage worker has), one produce in flight each, `messages` each."""
@@ -120,11 +110,11 @@ def raw_produce_rate(clients: int, messages: int) -> float:
     value = json.dumps({"bench": "raw-produce", "padding": "x" * 200}).encode()
     for producer in producers:  # connections and producer ids, not measured
         for _ in range(WARMUP):
-            produce_and_wait(producer, key, value)
+            produce_and_wait(producer, TOPIC, key, value)
 
     def run(producer: Any) -> None:
         for _ in range(messages):
-            produce_and_wait(producer, key, value)
+            produce_and_wait(producer, TOPIC, key, value)
 
     with ThreadPoolExecutor(clients) as pool:
         started = time.perf_counter()

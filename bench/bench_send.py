@@ -28,6 +28,7 @@ from common import (
     load_handler,
     machine,
     percentile,
+    produce_and_wait,
     send_message_frame,
     start_gateways,
     start_stack,
@@ -53,13 +54,8 @@ def raw_produce_samples(count: int) -> list[float]:
     producer = Producer(producer_config(load_settings()))
 
     def produce_one() -> float:
-        done = threading.Event()
         started = time.perf_counter()
-        producer.produce(
-            "chat-messages", key=b"bench-raw", value=b'{"n":1}', on_delivery=lambda e, m: done.set()
-        )
-        while not done.is_set():
-            producer.poll(0.001)
+        produce_and_wait(producer, "chat-messages", b"bench-raw", b'{"n":1}')
         return time.perf_counter() - started
 
     for _ in range(20):

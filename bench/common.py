@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -230,6 +231,24 @@ class BenchLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 15_000
+
+
+def produce_and_wait(producer: Any, topic: str, key: bytes, value: bytes) -> None:
+    """One raw confluent-kafka produce and its delivery report -- what sendMessage waits for
+    before its ack: the baseline of the send and end-to-end benchmarks."""
+    done = threading.Event()
+    errors: list[Any] = []
+
+    def delivered(error: Any, _msg: Any) -> None:
+        if error is not None:
+            errors.append(error)
+        done.set()
+
+    producer.produce(topic, key=key, value=value, on_delivery=delivered)
+    while not done.is_set():
+        producer.poll(0.1)  # returns as soon as the report is served
+    if errors:
+        raise RuntimeError(f"raw produce failed: {errors[0]}")
 
 
 def send_message_frame(room_id: str, client_msg_id: str, text: str = "bench") -> str:
