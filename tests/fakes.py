@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from mayachat.chat import Delivery, Messaging, Receipts, Rooms, Sync, Typing
+from mayachat.chat import Delivery, Messaging, Receipts, Rooms, StablePublisher, Sync, Typing
+from mayachat.log_schema import STABLE_SEQ_HEADER
 from mayachat.model import Message, ReceiptKind
-from mayachat.ports import LogPosition, LogRecord, LogUnavailable
+from mayachat.ports import Claim, Lag, LogPosition, LogRecord, LogUnavailable
 
 
 class FakeRegistry:
@@ -20,6 +22,10 @@ class FakeRegistry:
 
     def unregister(self, connection_id: str) -> str | None:
         return self.user_of.pop(connection_id, None)
+
+    def remove(self, user_id: str, connection_id: str) -> None:
+        if self.user_of.get(connection_id) == user_id:
+            del self.user_of[connection_id]
 
     def connections_of(self, user_ids: Iterable[str]) -> dict[str, list[str]]:
         wanted = set(user_ids)
@@ -51,16 +57,52 @@ class FakeDirectory:
         return self.rooms.get(room_id)
 
 
-class FakeSequences:
+class FakeLedger:
+    """Claims and seqs as the Redis scripts keep them; `give_up(room)` stands for the abandon
+    window passing (every pending seq of the room given up)."""
+
     def __init__(self) -> None:
         self.counters: dict[str, int] = defaultdict(int)
+        self.pending: dict[str, set[int]] = defaultdict(set)
+        self.claims: dict[tuple[str, str, str], tuple[Message, bool]] = {}
 
-    def next_seq(self, room_id: str) -> int:
-        self.counters[room_id] += 1
+    def stable(self, room_id: str) -> int:
+        pending = self.pending[room_id]
+        return min(pending) - 1 if pending else self.counters[room_id]
+
+    def claim(self, draft: Message) -> Claim:
+        key = (draft.room_id, draft.sender_id, draft.client_msg_id)
+        earlier = self.claims.get(key)
+        if earlier is not None:
+            message, acked = earlier
+            if acked:
+                return Claim(message, acked=True, member="", stable_before=None)
+            if message.seq in self.pending[draft.room_id]:
+                return Claim(message, False, str(message.seq), self.stable(draft.room_id))
+        before = self.stable(draft.room_id)
+        self.counters[draft.room_id] += 1
+        seq = self.counters[draft.room_id]
+        self.pending[draft.room_id].add(seq)
+        message = replace(earlier[0] if earlier else draft, seq=seq)
+        self.claims[key] = (message, False)
+        return Claim(message, acked=False, member=str(seq), stable_before=before)
+
+    def confirm(self, claim: Claim) -> None:
+        message = claim.message
+        self.pending[message.room_id].discard(message.seq)
+        key = (message.room_id, message.sender_id, message.client_msg_id)
+        if self.claims[key][0].seq == message.seq:
+            self.claims[key] = (message, True)
+
+    def give_up(self, room_id: str) -> None:
+        self.pending[room_id].clear()
+
+    def latest(self, room_id: str) -> int:
         return self.counters[room_id]
 
-    def latest(self, room_id: str) -> int | None:
-        return self.counters.get(room_id)
+    def lag(self, room_id: str, durable: int) -> Lag:
+        stable = self.stable(room_id)
+        return Lag(stable if stable > durable else None, self.counters[room_id] > durable)
 
 
 class FakeLog:
@@ -75,59 +117,41 @@ class FakeLog:
         return LogPosition(record.topic, 0, len(self.records) - 1)
 
 
-class FakeIdempotency:
-    def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], tuple[Message, bool]] = {}
-
-    def claim(
-        self, sender_id: str, client_msg_id: str, message: Message
-    ) -> tuple[Message, bool] | None:
-        earlier = self.entries.get((sender_id, client_msg_id))
-        if earlier is None:
-            self.entries[(sender_id, client_msg_id)] = (message, False)
-        return earlier
-
-    def confirm(self, message: Message) -> None:
-        self.entries[(message.sender_id, message.client_msg_id)] = (message, True)
-
-
-class FakeRecent:
-    def __init__(self, size: int = 1000) -> None:
-        self.rooms: dict[str, dict[int, Message]] = defaultdict(dict)
-        self.size = size
-
-    def append(self, message: Message) -> None:
-        window = self.rooms[message.room_id]
-        window[message.seq] = message
-        for seq in sorted(window)[: -self.size]:
-            del window[seq]
-
-    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], bool]:
-        window = self.rooms.get(room_id, {})
-        found = [window[s] for s in sorted(window) if s > after_seq][:limit]
-        return found, bool(window) and min(window) <= after_seq + 1
-
-
-@dataclass
-class FakeAcked:
-    idempotency: FakeIdempotency
-    recent: FakeRecent
-
-    def remember(self, message: Message) -> None:
-        self.idempotency.confirm(message)
-        self.recent.append(message)
-
-
 class FakeArchive:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
+    """MongoDB as the persist function leaves it: messages by id, each room's stable seq."""
 
-    def after(self, room_id: str, after_seq: int, limit: int) -> list[Message]:
+    def __init__(self) -> None:
+        self.messages: dict[str, Message] = {}
+        self.stable: dict[str, int] = defaultdict(int)
+
+    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], int]:
+        up_to = self.stable[room_id]
         found = sorted(
-            (m for m in self.messages if m.room_id == room_id and m.seq > after_seq),
+            (
+                m
+                for m in self.messages.values()
+                if m.room_id == room_id and after_seq < m.seq <= up_to
+            ),
             key=lambda m: m.seq,
         )
-        return found[:limit]
+        return found[:limit], up_to
+
+    def persist(self, records: Iterable[LogRecord]) -> None:
+        """What the persist function does with these records, in order (by messageId, the
+        higher seq winning; the stable seq raised to what each announces)."""
+        for record in records:
+            if record.topic != "chat-messages":
+                continue
+            data = json.loads(record.value)
+            room = data["roomId"]
+            if "messageId" in data:
+                message = Message.from_wire(data)
+                earlier = self.messages.get(message.message_id)
+                if earlier is None or earlier.seq < message.seq:
+                    self.messages[message.message_id] = message
+            if STABLE_SEQ_HEADER in record.headers:
+                stable = int(record.headers[STABLE_SEQ_HEADER])
+                self.stable[room] = max(self.stable[room], stable)
 
 
 class FakeCursors:
@@ -163,10 +187,8 @@ class World:
     rooms_by_id: dict[str, set[str]] = field(default_factory=dict)
     registry: FakeRegistry = field(default_factory=FakeRegistry)
     cache: FakeMembershipCache = field(default_factory=FakeMembershipCache)
-    sequences: FakeSequences = field(default_factory=FakeSequences)
+    ledger: FakeLedger = field(default_factory=FakeLedger)
     log: FakeLog = field(default_factory=FakeLog)
-    idempotency: FakeIdempotency = field(default_factory=FakeIdempotency)
-    recent: FakeRecent = field(default_factory=FakeRecent)
     archive: FakeArchive = field(default_factory=FakeArchive)
     cursors: FakeCursors = field(default_factory=FakeCursors)
     gateway: FakeGateway = field(default_factory=FakeGateway)
@@ -176,16 +198,15 @@ class World:
         self.rooms = Rooms(self.cache, self.directory)
         self.delivery = Delivery(self.registry, self.gateway, wave=32)
         self.messaging = Messaging(
-            "chat-messages",
-            self.rooms,
-            self.sequences,
-            self.log,
-            self.idempotency,
-            FakeAcked(self.idempotency, self.recent),
-            self.delivery,
+            "chat-messages", self.rooms, self.ledger, self.log, self.delivery
         )
         self.typing = Typing(self.rooms, self.delivery)
         self.receipts = Receipts(
-            "message-persistence", self.rooms, self.sequences, self.cursors, self.log, self.delivery
+            "message-persistence", self.rooms, self.ledger, self.cursors, self.log, self.delivery
         )
-        self.sync = Sync(self.rooms, self.recent, self.archive, self.delivery, page_size=100)
+        self.stable = StablePublisher("chat-messages", self.ledger, self.log)
+        self.sync = Sync(self.rooms, self.archive, self.stable, self.delivery, page_size=100)
+
+    def persist(self) -> None:
+        """Run the persist function over the whole log."""
+        self.archive.persist(self.log.records)

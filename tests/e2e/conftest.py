@@ -16,6 +16,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from mayachat_local.config import StackConfig
 from mayachat_local.devauth import mint
+from mayachat_local.esm import LocalEventSourceMappings
 from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.stack import function_environment
 from mayachat_local.threaded import run_in_thread
@@ -25,8 +26,29 @@ Frame = dict[str, Any]
 
 
 @pytest.fixture(scope="session")
+def persist(stack_endpoints: dict[str, str]) -> Iterator[LocalEventSourceMappings]:
+    """The persist function behind both topics (fresh groups from the topics' end): catch-up
+    (sync, REST) serves what it stored."""
+    from tests.integration.esm_support import unique
+    from tests.integration.test_esm_persist import start_group_at_end
+
+    groups = {}
+    for mapping, topic in (
+        ("ChatMessages", "chat-messages"),
+        ("StateEvents", "message-persistence"),
+    ):
+        groups[f"PersistFunction.{mapping}"] = group = unique(f"e2e-{mapping}")
+        start_group_at_end(group, topic)
+    env = {**function_environment(stack_endpoints), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    with run_in_thread(LocalEventSourceMappings(TEMPLATE, env, group_ids=groups)) as esm:
+        yield esm
+
+
+@pytest.fixture(scope="session")
 def gateway(
-    stack_endpoints: dict[str, str], stack_config: StackConfig
+    stack_endpoints: dict[str, str],
+    stack_config: StackConfig,
+    persist: LocalEventSourceMappings,
 ) -> Iterator[LocalWebSocketGateway]:
     env = {**function_environment(stack_endpoints), "POWERTOOLS_LOG_LEVEL": "WARNING"}
     with run_in_thread(LocalWebSocketGateway(TEMPLATE, port=0, env_overrides=env)) as gw:
@@ -61,6 +83,27 @@ class Client:
                 self.inbox.append(json.loads(self.ws.recv(timeout=remaining)))
             except TimeoutError:
                 continue
+
+    def catch_up(self, room_id: str, after_seq: int, timeout: float = 20.0) -> list[Frame]:
+        """Sync from `after_seq` as a phone does: the cursor moves only with what sync
+        answers; again at once on hasMore, again in a moment until caughtUp."""
+        messages: list[Frame] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            self.send({"action": "sync", "roomId": room_id, "afterSeq": after_seq})
+            while True:
+                frame = self.expect("sync", timeout=timeout, roomId=room_id)
+                messages += frame["messages"]
+                if frame["messages"]:
+                    after_seq = frame["messages"][-1]["seq"]
+                if frame["final"]:
+                    break
+            if frame["hasMore"]:
+                continue
+            if frame["caughtUp"]:
+                return messages
+            assert time.monotonic() < deadline, f"{self.user}: never caught up in {room_id}"
+            time.sleep(0.2)
 
     def barrier(self) -> None:
         """Round-trip a ping: frames the server sent before the pong are in the inbox."""

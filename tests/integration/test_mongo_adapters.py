@@ -14,6 +14,7 @@ from pymongo.database import Database
 
 from mayachat.adapters.mongo import (
     MESSAGES,
+    ROOMS,
     MongoMessageArchive,
     MongoRooms,
     MongoSeqReservations,
@@ -55,11 +56,18 @@ def test_concurrent_block_claims_never_hand_out_a_block_twice(
     assert reservations.claim_block("r1") == 60
 
 
-def test_indexes_are_created_idempotently(db: Database[dict[str, Any]]) -> None:
+def test_indexes_are_created_idempotently_and_retired_ones_dropped(
+    db: Database[dict[str, Any]],
+) -> None:
+    # An earlier version's index: a clientMsgId reused later must not be dropped as a copy.
+    db[MESSAGES].create_index(
+        [("senderId", 1), ("clientMsgId", 1)], unique=True, name="sender_client_msg_unique"
+    )
     ensure_indexes(db)
     ensure_indexes(db)
     names = set(db[MESSAGES].index_information())
-    assert {"room_seq_unique", "sender_client_msg_unique"} <= names
+    assert "room_seq_unique" in names
+    assert "sender_client_msg_unique" not in names
 
 
 def test_messages_round_trip_and_the_archive_pages_by_seq(
@@ -92,5 +100,9 @@ def test_messages_round_trip_and_the_archive_pages_by_seq(
         )
     )
     assert document_to_message(db[MESSAGES].find_one({"_id": "id001"}) or {}) == originals[0]
-    page = MongoMessageArchive(db).after("r1", 10, 5)
-    assert page == originals[10:15]
+    archive = MongoMessageArchive(db)
+    assert archive.after("r1", 10, 5) == ([], 0)  # no stable seq yet: nothing is served
+    db[ROOMS].insert_one({"_id": "r1", "members": ["alice"], "stableSeq": 13})
+    assert archive.after("r1", 10, 5) == (originals[10:13], 13)  # never past the stable seq
+    db[ROOMS].update_one({"_id": "r1"}, {"$set": {"stableSeq": 30}})
+    assert archive.after("r1", 10, 5) == (originals[10:15], 30)

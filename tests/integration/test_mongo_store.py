@@ -66,11 +66,35 @@ def test_the_same_batch_three_times_leaves_one_copy_of_each(
 def test_duplicates_and_conflicts_are_told_apart(db: Database[dict[str, Any]]) -> None:
     store = MongoMessageStore(db)
     store.store_messages([message(1), message(2)])
-    resend = message(3, client_msg_id="c1", message_id="01JDRESENDRESENDRESENDRESE")
+    # The same clientMsgId again, as a new message (after the idempotency window): stored.
+    reused = message(3, client_msg_id="c1", message_id="01JDREUSEDREUSEDREUSEDREUS")
     seq_taken = message(2, sender="bob", client_msg_id="b2", message_id="01JDIMPOSTORIMPOSTORIMPOS")
     fresh = message(4)
-    assert store.store_messages([resend, seq_taken, fresh]) == [D, C, S]
-    assert db[MESSAGES].count_documents({}) == 3
+    assert store.store_messages([reused, seq_taken, fresh]) == [S, C, S]
+    assert db[MESSAGES].count_documents({}) == 4
+
+
+@pytest.mark.parametrize("order", ["first seq first", "fresh seq first"])
+def test_a_message_resent_under_a_fresh_seq_ends_at_that_seq(
+    db: Database[dict[str, Any]], order: str
+) -> None:
+    """Its first seq was given up (the log may still have taken it): its ack names the fresh
+    one, so that is where it is stored, whichever copy persist sees first."""
+    store = MongoMessageStore(db)
+    given_up, fresh = message(1), message(5, message_id=message(1).message_id)
+    copies = [given_up, fresh] if order == "first seq first" else [fresh, given_up]
+    for copy in copies:
+        store.store_messages([copy])
+    stored = list(db[MESSAGES].find({"_id": given_up.message_id}, {"seq": 1}))
+    assert [d["seq"] for d in stored] == [5]
+
+
+def test_the_stable_seq_only_rises_and_needs_the_room(db: Database[dict[str, Any]]) -> None:
+    store = MongoMessageStore(db)
+    assert store.raise_stable({"r1": 7, "no-such-room": 3})
+    assert store.raise_stable({"r1": 4})
+    assert db[ROOMS].find_one({"_id": "r1"})["stableSeq"] == 7  # type: ignore[index]
+    assert db[ROOMS].find_one({"_id": "no-such-room"}) is None
 
 
 def test_room_summary_follows_the_newest_message_only(db: Database[dict[str, Any]]) -> None:

@@ -22,20 +22,29 @@ def users(*names: str) -> list[str]:
 
 
 def put_messages(room_id: str, senders: list[str], count: int) -> list[Message]:
-    messages = [
-        Message(
-            new_message_id(),
-            room_id,
-            seq,
-            senders[seq % len(senders)],
-            f"c{seq}",
-            {"type": "text", "text": f"#{seq}"},
-            f"2026-11-26T{seq // 3600 % 24:02d}:{seq // 60 % 60:02d}:{seq % 60:02d}.000Z",
+    """Messages as the send path and the persist function leave them: seqs claimed in Redis
+    (1..count in a new room), stored in MongoDB, the room's stable seq raised."""
+    ledger = bootstrap.sequences()
+    messages = []
+    for seq in range(1, count + 1):
+        claim = ledger.claim(
+            Message(
+                new_message_id(),
+                room_id,
+                0,
+                senders[seq % len(senders)],
+                f"c{seq}",
+                {"type": "text", "text": f"#{seq}"},
+                f"2026-11-26T{seq // 3600 % 24:02d}:{seq // 60 % 60:02d}:{seq % 60:02d}.000Z",
+            )
         )
-        for seq in range(1, count + 1)
-    ]
+        ledger.confirm(claim)
+        messages.append(claim.message)
+    assert [m.seq for m in messages] == list(range(1, count + 1))
+    store = MongoMessageStore(bootstrap.mongo_database())
     for i in range(0, count, 500):
-        MongoMessageStore(bootstrap.mongo_database()).store_messages(messages[i : i + 500])
+        store.store_messages(messages[i : i + 500])
+    store.raise_stable({room_id: count})
     return messages
 
 

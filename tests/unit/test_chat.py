@@ -31,9 +31,18 @@ def frames_to(world: World, connection_id: str) -> list[dict[str, Any]]:
     return [json.loads(data) for cid, data in world.gateway.sent if cid == connection_id]
 
 
-def sent(world: World, caller: Caller, client_msg_id: str) -> Message:
-    """The message a (sender, clientMsgId) stands for."""
-    return world.idempotency.entries[(caller.user_id, client_msg_id)][0]
+def sent(world: World, caller: Caller, client_msg_id: str, room_id: str = "r1") -> Message:
+    """The message a (room, sender, clientMsgId) stands for."""
+    return world.ledger.claims[(room_id, caller.user_id, client_msg_id)][0]
+
+
+def synced(world: World, caller: Caller, room_id: str, after_seq: int) -> list[int]:
+    """The seqs a sync from `after_seq` answers (after the persist function ran)."""
+    world.persist()
+    world.gateway.sent.clear()
+    world.sync.sync(caller, room_id, after_seq, None)
+    frames = frames_to(world, caller.connection_id)
+    return [m["seq"] for f in frames if f["type"] == "sync" for m in f["messages"]]
 
 
 def test_send_logs_then_acks_the_sender_and_delivers_to_every_other_device(world: World) -> None:
@@ -50,7 +59,7 @@ def test_send_logs_then_acks_the_sender_and_delivers_to_every_other_device(world
     assert frames_to(world, "c-alice-tablet") == [wire]  # the sender's other device
     assert frames_to(world, "c-mallory") == []
     assert message.seq == 1
-    assert world.recent.after("r1", 0, 10)[0] == [message]
+    assert record.headers["stableSeq"] == "1"  # every seq up to its own is settled
 
 
 def test_a_resend_returns_the_first_ack_and_creates_nothing(world: World) -> None:
@@ -80,7 +89,7 @@ def test_a_send_the_log_refuses_is_not_acked_and_its_retry_keeps_id_and_seq(
     assert refused.value.code is ErrorCode.UNAVAILABLE
     assert refused.value.client_msg_id == "m-1"
     assert world.gateway.sent == []
-    (pending, acked) = world.idempotency.entries[("alice", "m-1")]
+    (pending, acked) = world.ledger.claims[("r1", "alice", "m-1")]
     assert not acked
 
     world.log.down = False
@@ -160,6 +169,7 @@ def test_a_receipt_the_log_refuses_leaves_the_cursor_where_it_was(world: World) 
 def test_sync_replays_exactly_the_missed_messages_in_order(world: World) -> None:
     for i in range(6):
         world.messaging.send(ALICE_PHONE, "r1", f"m-{i}", TEXT)
+    world.persist()
     world.gateway.sent.clear()
     world.sync.sync(BOB, "r1", 2, None)
     (frame,) = frames_to(world, "c-bob")
@@ -171,6 +181,7 @@ def test_sync_replays_exactly_the_missed_messages_in_order(world: World) -> None
 def test_sync_pages_with_has_more(world: World) -> None:
     for i in range(6):
         world.messaging.send(ALICE_PHONE, "r1", f"m-{i}", TEXT)
+    world.persist()
     world.gateway.sent.clear()
     world.sync.sync(BOB, "r1", 0, 4)
     (frame,) = frames_to(world, "c-bob")
@@ -178,20 +189,75 @@ def test_sync_pages_with_has_more(world: World) -> None:
     assert frame["hasMore"] is True
 
 
-def test_sync_falls_back_to_the_archive_when_the_window_is_short(world: World) -> None:
-    old = [
-        Message(f"id{i}", "r1", i, "alice", f"c{i}", TEXT, "2026-01-01T00:00:00.000Z")
-        for i in range(1, 4)
-    ]
-    world.archive.messages += old
-    world.sequences.counters["r1"] = 3
-    world.messaging.send(ALICE_PHONE, "r1", "m-new", TEXT)  # seq 4: only in Redis
-    newest = sent(world, ALICE_PHONE, "m-new")
+def test_sync_serves_only_what_is_stored(world: World) -> None:
+    world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
     world.gateway.sent.clear()
-    world.sync.sync(BOB, "r1", 1, None)
-    (frame,) = frames_to(world, "c-bob")
-    assert [m["seq"] for m in frame["messages"]] == [2, 3, 4]
-    assert frame["messages"][-1]["messageId"] == newest.message_id
+    world.sync.sync(BOB, "r1", 0, None)  # acked, not yet persisted
+    assert [f["messages"] for f in frames_to(world, "c-bob")] == [[]]
+    assert synced(world, BOB, "r1", 0) == [1]
+
+
+def test_a_reader_never_moves_past_a_seq_whose_send_is_retried(world: World) -> None:
+    """The issue's case: alice's A1 took seq 1 and failed; bob's seq 2 is acked; a reader
+    syncing now must not get a cursor past 1, or alice's resend would never reach it."""
+    world.log.down = True
+    with pytest.raises(ChatError):
+        world.messaging.send(ALICE_PHONE, "r1", "A1", TEXT)
+    world.log.down = False
+    assert world.messaging.send(BOB, "r1", "B1", TEXT) is not None
+    assert synced(world, BOB, "r1", 0) == []  # seq 1 is still on its way
+    ack = world.messaging.send(ALICE_PHONE, "r1", "A1", TEXT)
+    assert ack is not None
+    assert ack["seq"] == 1
+    assert synced(world, BOB, "r1", 0) == [1]  # and the reader asked for seq 2 to be told
+    assert synced(world, BOB, "r1", 1) == [2]
+
+
+def test_a_send_given_up_is_skipped_and_its_late_resend_gets_a_fresh_seq(world: World) -> None:
+    world.log.down = True
+    with pytest.raises(ChatError):
+        world.messaging.send(ALICE_PHONE, "r1", "A1", TEXT)
+    first = sent(world, ALICE_PHONE, "A1")
+    world.log.down = False
+    world.messaging.send(BOB, "r1", "B1", TEXT)
+    world.ledger.give_up("r1")  # the abandon window passed
+    assert synced(world, BOB, "r1", 0) == []  # the reader asks for the stable seq...
+    assert synced(world, BOB, "r1", 0) == [2]  # ...which the next persist batch brings
+    ack = world.messaging.send(ALICE_PHONE, "r1", "A1", TEXT)
+    assert ack is not None
+    assert (ack["messageId"], ack["seq"]) == (first.message_id, 3)  # same message, new seq
+    assert synced(world, BOB, "r1", 2) == [3]
+
+
+def test_a_claim_belongs_to_its_room(world: World) -> None:
+    """A send refused in r1, resent to r2 after its sender left r1, is a new message in r2
+    and never lands in r1 (G6)."""
+    world.rooms_by_id["r2"] = {"alice", "bob"}
+    world.directory.rooms["r2"] = frozenset({"alice", "bob"})
+    world.log.down = True
+    with pytest.raises(ChatError):
+        world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    world.log.down = False
+    world.cache.rooms["r1"] = frozenset({"bob"})  # alice was removed from r1
+    with pytest.raises(ChatError) as refused:
+        world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    assert refused.value.code is ErrorCode.NOT_A_MEMBER
+    ack = world.messaging.send(ALICE_PHONE, "r2", "m-1", TEXT)
+    assert ack is not None
+    assert ack["roomId"] == "r2"
+    assert [(r.key, json.loads(r.value)["roomId"]) for r in world.log.records] == [("r2", "r2")]
+
+
+def test_an_ack_stands_when_redis_fails_after_the_log_took_the_message(world: World) -> None:
+    def redis_down(claim: object) -> None:
+        raise ConnectionError("redis went away")
+
+    world.ledger.confirm = redis_down  # type: ignore[method-assign]
+    ack = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    assert ack is not None
+    assert ack["seq"] == 1
+    assert len(world.log.records) == 1
+    assert frames_to(world, "c-bob") != []
 
 
 def test_sync_frames_stay_under_the_frame_budget() -> None:

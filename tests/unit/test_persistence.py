@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.persistence import IncomingRecord, Outcome, Persister
@@ -16,6 +16,7 @@ class FakeStore:
     def __init__(self) -> None:
         self.messages: dict[str, Message] = {}
         self.cursors: dict[tuple[str, str], dict[str, int]] = {}
+        self.stable: dict[str, int] = {}
         self.down = False
         self.calls = 0
 
@@ -42,6 +43,13 @@ class FakeStore:
             cursor = self.cursors.setdefault((r.room_id, r.user_id), {})
             cursor[r.kind.value] = max(cursor.get(r.kind.value, 0), r.up_to_seq)
         return [True] * len(receipts)
+
+    def raise_stable(self, stable: Mapping[str, int]) -> bool:
+        if self.down:
+            return False
+        for room, seq in stable.items():
+            self.stable[room] = max(self.stable.get(room, 0), seq)
+        return True
 
 
 class FakeDeadLetters:
@@ -73,6 +81,14 @@ def record(offset: int, value: bytes | None, topic: str = MESSAGES) -> IncomingR
 
 def as_record(offset: int, m: Message) -> IncomingRecord:
     return record(offset, json.dumps(m.to_wire()).encode())
+
+
+def announcing(offset: int, m: Message, stable: int) -> IncomingRecord:
+    """A message record whose `stableSeq` header announces `stable`."""
+    value = json.dumps(m.to_wire()).encode()
+    return IncomingRecord(
+        MESSAGES, 0, offset, m.room_id.encode(), value, {"stableSeq": b"%d" % stable}
+    )
 
 
 def persister() -> tuple[Persister, FakeStore, FakeDeadLetters]:
@@ -174,3 +190,45 @@ def test_a_record_on_an_unknown_topic_is_dead_lettered() -> None:
     service, _, dead = persister()
     assert service.persist([record(0, b"{}", topic="elsewhere")]) == [Outcome.DEAD_LETTERED]
     assert "no handler for topic elsewhere" in dead.letters[0].reason
+
+
+def test_the_stable_seq_rises_to_what_stored_records_announce() -> None:
+    service, store, _ = persister()
+    stable_mark = IncomingRecord(
+        MESSAGES,
+        0,
+        3,
+        b"r2",
+        b'{"type":"stable","roomId":"r2","stableSeq":7}',
+        {"eventType": b"room.stable"},
+    )
+    batch = [announcing(1, message(1), 1), announcing(2, message(2), 1), stable_mark]
+    assert service.persist(batch) == [Outcome.DONE] * 3
+    assert store.stable == {"r1": 1, "r2": 7}
+
+
+def test_a_record_to_retry_stops_its_room_stable_seq_there() -> None:
+    service, store, _ = persister()
+    store.messages[message(2).message_id] = message(2)  # stored earlier
+    taken = message(3)
+    store.messages["01JDother"] = Message("01JDother", "r1", 3, "bob", "x", {}, taken.created_at)
+    batch = [announcing(1, message(1), 1), announcing(2, message(4), 3)]
+    store_messages = store.store_messages
+
+    def first_fails(messages: Sequence[Message]) -> list[StoreOutcome]:
+        outcomes = store_messages(messages)
+        return [StoreOutcome.FAILED, *outcomes[1:]]
+
+    store.store_messages = first_fails  # type: ignore[method-assign]
+    outcomes = service.persist(batch)
+    assert outcomes == [Outcome.RETRY, Outcome.DONE]
+    assert store.stable == {}  # seq 1 is not stored: nothing after it in r1 counts
+
+
+def test_a_bad_stable_header_never_costs_the_message() -> None:
+    service, store, dead = persister()
+    outcomes = service.persist([announcing(1, message(1), 5)])  # beyond its own seq
+    assert outcomes == [Outcome.DONE]
+    assert list(store.messages) == [message(1).message_id]
+    assert store.stable == {}
+    assert dead.letters == []

@@ -27,6 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 ACK_WAIT_SECONDS = 15.0
+RESYNC_SECONDS = 0.3  # sync again this soon while the answer says caughtUp: false
 
 
 def default_url(state_dir: Path | None = None) -> str:
@@ -69,6 +70,9 @@ class RoomClient:
         self.pending: dict[str, str] = {}  # clientMsgId -> text, until acked
         self.seen: set[str] = set()  # messageIds: dedupe sync and live
         self.read_up_to = 0
+        # The catch-up cursor: only what sync answered moves it, never a live message (a
+        # live seq can be ahead of one still on its way; see docs/protocol.md).
+        self.synced_up_to = 0
         self._lock = threading.Lock()
         self._acked = threading.Condition(self._lock)
 
@@ -82,10 +86,15 @@ class RoomClient:
         if kind == "message":
             self._messages([frame["message"]])
         elif kind == "sync":
-            self._messages(frame.get("messages", []))
+            messages = frame.get("messages", [])
+            self._messages(messages)
+            if messages:
+                self.synced_up_to = max(self.synced_up_to, int(messages[-1].get("seq", 0)))
             if frame.get("final"):
                 if frame.get("hasMore"):
-                    self.send({"action": "sync", "roomId": self.room, "afterSeq": self.read_up_to})
+                    self.sync()
+                elif frame.get("caughtUp") is False:  # more on its way into the store
+                    threading.Timer(RESYNC_SECONDS, self.sync).start()
                 else:
                     self.say(f"-- synced {self.room} up to #{self.read_up_to} --")
         elif kind == "ack":
@@ -130,6 +139,9 @@ class RoomClient:
             self.send({"action": "markRead", "roomId": self.room, "upToSeq": highest})
 
     # ---------------------------------------------------------------- input
+    def sync(self) -> None:
+        self.send({"action": "sync", "roomId": self.room, "afterSeq": self.synced_up_to})
+
     def send(self, frame: dict[str, Any]) -> None:
         with contextlib.suppress(ConnectionClosed):  # the receiver reports the close
             self.ws.send(json.dumps(frame))
@@ -214,7 +226,8 @@ def main(argv: list[str] | None = None, stdin: TextIO = sys.stdin, out: TextIO =
         client.say(f"-- connected to {url} as {me}; room {args.room}; type to send --")
         receiver = threading.Thread(target=client.receive, name="receiver", daemon=True)
         receiver.start()
-        client.send({"action": "sync", "roomId": args.room, "afterSeq": args.after})
+        client.synced_up_to = args.after
+        client.sync()
         try:
             for line in stdin:
                 if not client.line(line) or not receiver.is_alive():

@@ -17,18 +17,22 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from mayachat.adapters.mongo import MongoRooms
+    from mayachat.adapters.sequence import RedisRoomSequences
     from mayachat.auth import TokenVerifier
-    from mayachat.chat import Connections, Delivery, Messaging, Receipts, Rooms, Sync, Typing
+    from mayachat.chat import (
+        Connections,
+        Delivery,
+        Messaging,
+        Receipts,
+        Rooms,
+        StablePublisher,
+        Sync,
+        Typing,
+    )
     from mayachat.history import History
     from mayachat.model import Message
     from mayachat.persistence import Persister
-    from mayachat.ports import (
-        ChatReads,
-        DeadLetters,
-        EventLog,
-        RateLimiter,
-        SequenceAllocator,
-    )
+    from mayachat.ports import ChatReads, DeadLetters, EventLog, LogPosition, LogRecord, RateLimiter
     from mayachat.room_admin import RoomAdmin
 
 
@@ -43,6 +47,27 @@ def reset() -> None:
         clear = getattr(builder, "cache_clear", None)
         if callable(clear) and getattr(builder, "__module__", None) == __name__:
             clear()
+
+
+def transient_errors() -> tuple[type[Exception], ...]:
+    """What a backing store raises while it is down, restarting or failing over: answered
+    as retryable (`unavailable`, 503), never as a bug. MongoDB's only once pymongo is in use."""
+    import sys
+
+    from redis import exceptions as redis_errors
+
+    errors: tuple[type[Exception], ...] = (
+        redis_errors.ConnectionError,
+        redis_errors.TimeoutError,
+        redis_errors.ReadOnlyError,  # a write reached a replica mid-failover
+        redis_errors.TryAgainError,
+        redis_errors.ClusterDownError,
+    )
+    if "pymongo" in sys.modules:
+        from pymongo.errors import ConnectionFailure
+
+        errors += (ConnectionFailure,)
+    return errors
 
 
 # -- clients -------------------------------------------------------------------------------
@@ -155,10 +180,25 @@ def rooms() -> Rooms:
 
 
 @cache
-def sequences() -> SequenceAllocator:
-    from mayachat.adapters.sequence import RedisSequenceAllocator
+def sequences() -> RedisRoomSequences:
+    """Send claims and room seqs (one Redis slot per room): the SendLedger of sendMessage,
+    the SequenceAllocator of receipts and catch-up."""
+    from mayachat.adapters.sequence import RedisRoomSequences
 
-    return RedisSequenceAllocator(redis_client(), _LazySeqReservations())
+    s = settings()
+    return RedisRoomSequences(
+        redis_client(),
+        _LazySeqReservations(),
+        claim_ttl_seconds=s.idempotency_ttl_seconds,
+        abandon_seconds=s.seq_abandon_seconds,
+    )
+
+
+@cache
+def stable_publisher() -> StablePublisher:
+    from mayachat.chat import StablePublisher
+
+    return StablePublisher(settings().kafka_topic_chat_messages, sequences(), _LazyEventLog())
 
 
 # -- services, one per route group -----------------------------------------------------------
@@ -172,20 +212,13 @@ def connections() -> Connections:
 
 @cache
 def messaging() -> Messaging:
-    from mayachat.adapters.redis_guards import RedisIdempotencyStore
-    from mayachat.adapters.redis_rooms import RedisAckedMessages, RedisRecentMessages
     from mayachat.chat import Messaging
 
-    s = settings()
-    idempotency = RedisIdempotencyStore(redis_client(), s.idempotency_ttl_seconds)
-    recent = RedisRecentMessages(redis_client(), s.recent_messages_per_room)
     return Messaging(
-        topic=s.kafka_topic_chat_messages,
+        topic=settings().kafka_topic_chat_messages,
         rooms=rooms(),
-        sequences=sequences(),
+        ledger=sequences(),
         log=event_log(),
-        idempotency=idempotency,
-        acked=RedisAckedMessages(redis_client(), idempotency, recent),
         delivery=delivery(),
     )
 
@@ -214,16 +247,14 @@ def receipts() -> Receipts:
 
 @cache
 def sync() -> Sync:
-    from mayachat.adapters.redis_rooms import RedisRecentMessages
     from mayachat.chat import Sync
 
-    s = settings()
     return Sync(
         rooms=rooms(),
-        recent=RedisRecentMessages(redis_client(), s.recent_messages_per_room),
         archive=_LazyArchive(),
+        stable=stable_publisher(),
         delivery=delivery(),
-        page_size=s.sync_page_size,
+        page_size=settings().sync_page_size,
     )
 
 
@@ -268,7 +299,7 @@ def chat_reads() -> ChatReads:
 def history() -> History:
     from mayachat.history import History
 
-    return History(chat_reads(), receipts())
+    return History(chat_reads(), receipts(), stable_publisher())
 
 
 @cache
@@ -286,8 +317,8 @@ def room_admin() -> RoomAdmin:
 
 # -- MongoDB on first use (route functions) ---------------------------------------------------
 # The WebSocket routes reach MongoDB only on a membership-cache miss, once per 1000 seqs of a
-# room, or when sync falls back: these stand-ins build the adapter (and import pymongo, ~0.1 s)
-# on their first call, so most cold starts never pay for it.
+# room, or for sync: these stand-ins build the adapter (and import pymongo, ~0.1 s) on their
+# first call, so most cold starts never pay for it.
 class _LazyRoomDirectory:
     def members(self, room_id: str) -> frozenset[str] | None:
         return _mongo_rooms().members(room_id)
@@ -301,10 +332,18 @@ class _LazySeqReservations:
 
 
 class _LazyArchive:
-    def after(self, room_id: str, after_seq: int, limit: int) -> list[Message]:
+    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], int]:
         from mayachat.adapters.mongo import MongoMessageArchive
 
         return MongoMessageArchive(mongo_database()).after(room_id, after_seq, limit)
+
+
+class _LazyEventLog:
+    """Kafka for catch-up readers, built (confluent_kafka imported) only when a reader must
+    publish a room's stable seq."""
+
+    def append(self, record: LogRecord) -> LogPosition:
+        return event_log().append(record)
 
 
 @cache

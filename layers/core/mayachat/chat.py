@@ -1,10 +1,12 @@
 """The real-time chat services: what happens for each client action, in domain terms.
 
 One small service per action group, so each Lambda function wires (and pays at cold start for)
-only the adapters its action needs. Guarantees: a message is acked only after the log (Kafka)
-holds it; delivery to online members comes after and never fails the send; a resend with the
-same clientMsgId reuses the first message's id and seq, so storage stays exactly-once in
-effect and clients de-duplicate by messageId.
+only the adapters its action needs. Guarantees (docs/architecture.md, G1-G7): a message is
+acked only after the log (Kafka) holds it; delivery to online members comes after and never
+fails the send; a resend with the same clientMsgId in the same room stands for the first
+message (same id), so storage stays exactly-once in effect and clients de-duplicate by
+messageId; catch-up serves only what is stably stored, so no cursor moves past a message that
+is still on its way.
 """
 
 from __future__ import annotations
@@ -18,20 +20,20 @@ from aws_lambda_powertools import Logger
 
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.ids import new_message_id
+from mayachat.log_schema import STABLE_EVENT, STABLE_SEQ_HEADER
 from mayachat.model import Caller, Message, Receipt, ReceiptKind, utc_now_iso
 from mayachat.ports import (
-    AckedMessages,
+    Claim,
     ConnectionGateway,
     ConnectionRegistry,
     Cursors,
     EventLog,
-    IdempotencyStore,
     LogRecord,
     LogUnavailable,
     MembershipCache,
     MessageArchive,
-    RecentMessages,
     RoomDirectory,
+    SendLedger,
     SequenceAllocator,
 )
 from mayachat.protocol import encode
@@ -118,25 +120,39 @@ class Delivery:
         data = encode(frame)
         skip = exclude or set()
         posts: list[tuple[str, bytes]] = []
-        for connections in self.registry.connections_of(user_ids).values():
-            posts += [(c, data) for c in connections if c not in skip]
+        owners: dict[str, str] = {}
+        for user_id, connections in self.registry.connections_of(user_ids).items():
+            for connection_id in connections:
+                if connection_id not in skip:
+                    posts.append((connection_id, data))
+                    owners[connection_id] = user_id
         answer = None
         if reply is not None:
             if len(posts) < self.wave:
                 answer = reply[1]
             else:
                 posts.insert(0, (reply[0], encode(reply[1])))
-        self.post(posts, what=what, room_id=room_id)
+        self.post(posts, owners, what=what, room_id=room_id)
         return answer
 
     def post(
-        self, posts: list[tuple[str, bytes]], *, what: str, room_id: str | None = None
+        self,
+        posts: list[tuple[str, bytes]],
+        owners: dict[str, str],
+        *,
+        what: str,
+        room_id: str | None = None,
     ) -> None:
+        """Post; a connection that is gone leaves its owner's set (`owners`: connection ->
+        user), even when its own registry entry has expired."""
         if not posts:
             return
         gone = self.gateway.post_many(posts)
         for connection_id in gone:
-            self.registry.unregister(connection_id)
+            if connection_id in owners:
+                self.registry.remove(owners[connection_id], connection_id)
+            else:
+                self.registry.unregister(connection_id)
         logger.info(
             "delivered",
             extra={
@@ -180,41 +196,38 @@ def append_or_unavailable(
 class Messaging:
     topic: str
     rooms: Rooms
-    sequences: SequenceAllocator
+    ledger: SendLedger
     log: EventLog
-    idempotency: IdempotencyStore
-    acked: AckedMessages
     delivery: Delivery
 
     def send(
         self, caller: Caller, room_id: str, client_msg_id: str, content: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """Log, remember, deliver. Returns the sender's ack for the route response, or None
-        when it was posted (first) with a big room's fan-out."""
+        """Claim, log, confirm, deliver. Returns the sender's ack for the route response, or
+        None when it was posted (first) with a big room's fan-out."""
         members = self.rooms.require_member(caller, room_id, client_msg_id)
-        message, acked = self._message_for(caller, room_id, client_msg_id, content)
-        if acked:
+        claim = self.ledger.claim(
+            Message(
+                message_id=new_message_id(),
+                room_id=room_id,
+                seq=0,  # the ledger gives it its seq
+                sender_id=caller.user_id,
+                client_msg_id=client_msg_id,
+                content=content,
+                created_at=utc_now_iso(),
+            )
+        )
+        message = claim.message
+        if claim.acked:
             logger.info(
                 "resend answered with the first ack",
                 extra={"messageId": message.message_id, "clientMsgId": client_msg_id},
             )
             return message.ack()
         append_or_unavailable(
-            self.log,
-            LogRecord(
-                topic=self.topic,
-                key=room_id,
-                value=encode(message.to_wire()),
-                headers={
-                    "eventType": "message.created",
-                    "schemaVersion": SCHEMA_VERSION,
-                    "messageId": message.message_id,
-                    "senderId": caller.user_id,
-                },
-            ),
-            client_msg_id=client_msg_id,
+            self.log, message_record(self.topic, claim), client_msg_id=client_msg_id
         )
-        self.acked.remember(message)  # resends now get this ack; sync serves it from Redis
+        self._confirm(claim)
         return self.delivery.to_members(
             members,
             {"type": "message", "message": message.to_wire()},
@@ -224,24 +237,72 @@ class Messaging:
             room_id=room_id,
         )
 
-    def _message_for(
-        self, caller: Caller, room_id: str, client_msg_id: str, content: dict[str, Any]
-    ) -> tuple[Message, bool]:
-        """The message this (sender, clientMsgId) stands for, and whether it was acked.
+    def _confirm(self, claim: Claim) -> None:
+        """The log holds the message, so the ack stands whatever happens here: a failed
+        confirmation only leaves its seq pending until it is given up (the stable seq waits
+        that long) and a resend re-logs the same message, which persist de-duplicates."""
+        try:
+            self.ledger.confirm(claim)
+        except Exception:
+            logger.exception(
+                "logged, but the send could not be confirmed in Redis; acking anyway",
+                extra={"messageId": claim.message.message_id, "seq": claim.message.seq},
+            )
 
-        The seq is taken before the claim, so a resend skips one number (seq may have gaps):
-        one round trip less on every first send, which is nearly every send."""
-        fresh = Message(
-            message_id=new_message_id(),
-            room_id=room_id,
-            seq=self.sequences.next_seq(room_id),
-            sender_id=caller.user_id,
-            client_msg_id=client_msg_id,
-            content=content,
-            created_at=utc_now_iso(),
-        )
-        # An earlier send (or a concurrent resend) may have claimed it: then that is the message.
-        return self.idempotency.claim(caller.user_id, client_msg_id, fresh) or (fresh, False)
+
+def message_record(topic: str, claim: Claim) -> LogRecord:
+    message = claim.message
+    headers = {
+        "eventType": "message.created",
+        "schemaVersion": SCHEMA_VERSION,
+        "messageId": message.message_id,
+        "senderId": message.sender_id,
+    }
+    stable = claim.stable_once_logged()
+    if stable is not None:
+        headers[STABLE_SEQ_HEADER] = str(stable)
+    return LogRecord(
+        topic=topic, key=message.room_id, value=encode(message.to_wire()), headers=headers
+    )
+
+
+@dataclass
+class StablePublisher:
+    """Tells the persist function a room's stable seq when no message will carry it (a
+    quiet room after concurrent sends, or a seq given up): readers call it, because they
+    are the ones waiting for it. Kafka and MongoDB are asked only when Redis knows more."""
+
+    topic: str
+    sequences: SequenceAllocator
+    log: EventLog
+
+    def catch_up(self, room_id: str, durable: int) -> bool:
+        """Publish the stable seq if needed; whether catch-up has more on its way (then the
+        reader asks again in a moment)."""
+        try:
+            lag = self.sequences.lag(room_id, durable)
+            stable = lag.publish
+            if stable is None:
+                return lag.behind
+            self.log.append(
+                LogRecord(
+                    topic=self.topic,
+                    key=room_id,
+                    value=encode({"type": "stable", "roomId": room_id, "stableSeq": stable}),
+                    headers={
+                        "eventType": STABLE_EVENT,
+                        "schemaVersion": SCHEMA_VERSION,
+                        STABLE_SEQ_HEADER: str(stable),
+                    },
+                )
+            )
+            return lag.behind
+        except Exception:
+            # Catch-up still serves what is durably stable; the next reader asks again.
+            logger.warning(
+                "could not publish the room's stable seq", extra={"roomId": room_id}, exc_info=True
+            )
+            return True
 
 
 @dataclass
@@ -271,7 +332,7 @@ class Receipts:
     def mark(self, caller: Caller, room_id: str, kind: ReceiptKind, up_to_seq: int) -> None:
         members = self.rooms.require_member(caller, room_id)
         latest = self.sequences.latest(room_id)
-        if latest is not None and up_to_seq > latest:
+        if up_to_seq > latest:
             raise ChatError(
                 ErrorCode.INVALID_SEQ,
                 f"upToSeq {up_to_seq} is beyond the room's latest seq {latest}",
@@ -313,9 +374,12 @@ class Receipts:
 
 @dataclass
 class Sync:
+    """Catch-up over the socket, from the durable store only and never past the room's
+    stable seq: a cursor taken from these frames never skips a message still on its way."""
+
     rooms: Rooms
-    recent: RecentMessages
     archive: MessageArchive
+    stable: StablePublisher
     delivery: Delivery
     page_size: int = 100
 
@@ -323,22 +387,23 @@ class Sync:
         self.rooms.require_member(caller, room_id)
         wanted = min(limit or self.page_size, self.page_size)
         # One extra tells whether there is more after this page.
-        messages, complete = self.recent.after(room_id, after_seq, wanted + 1)
-        if not complete:
-            by_seq = {m.seq: m for m in self.archive.after(room_id, after_seq, wanted + 1)}
-            by_seq.update((m.seq, m) for m in messages)  # acked, maybe not yet persisted
-            messages = [by_seq[s] for s in sorted(by_seq)][: wanted + 1]
+        messages, durable = self.archive.after(room_id, after_seq, wanted + 1)
+        behind = self.stable.catch_up(room_id, durable)
         has_more = len(messages) > wanted
         # One post at a time: the frames of one answer must arrive in order.
-        for frame in sync_frames(room_id, messages[:wanted], has_more):
+        owner = {caller.connection_id: caller.user_id}
+        for frame in sync_frames(room_id, messages[:wanted], has_more, caught_up=not behind):
             self.delivery.post(
-                [(caller.connection_id, encode(frame))], what="sync", room_id=room_id
+                [(caller.connection_id, encode(frame))], owner, what="sync", room_id=room_id
             )
 
 
-def sync_frames(room_id: str, messages: list[Message], has_more: bool) -> Iterable[dict[str, Any]]:
+def sync_frames(
+    room_id: str, messages: list[Message], has_more: bool, *, caught_up: bool = True
+) -> Iterable[dict[str, Any]]:
     """`sync` frames of at most MAX_SYNC_FRAME_BYTES. The last has `final: true`; its
-    `hasMore` says whether to sync again from its last seq."""
+    `hasMore` says whether to sync again from its last seq at once, its `caughtUp: false`
+    that more messages are on their way into the store: sync again in a moment."""
     batch: list[dict[str, Any]] = []
     size = 0
     for message in messages:
@@ -355,4 +420,11 @@ def sync_frames(room_id: str, messages: list[Message], has_more: bool) -> Iterab
             batch, size = [], 0
         batch.append(wire)
         size += wire_size
-    yield {"type": "sync", "roomId": room_id, "messages": batch, "hasMore": has_more, "final": True}
+    yield {
+        "type": "sync",
+        "roomId": room_id,
+        "messages": batch,
+        "hasMore": has_more,
+        "final": True,
+        "caughtUp": caught_up,
+    }

@@ -1,20 +1,22 @@
 """Catching up over REST: history pages, unread messages, statistics, receipts.
 
-Reads come from MongoDB (the persisted view). Receipts go through the same Receipts service
+Reads come from MongoDB (the persisted view), never past a room's stable seq, so a cursor
+taken from a page never skips a message still on its way (G2). Receipts go through the same
+Receipts service
 as the WebSocket path (forward-only, logged to Kafka, told to online members), so both paths
 behave the same. A room the caller is not in is NotFound: its existence does not leak.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mayachat.chat import Receipts
+from mayachat.chat import Receipts, StablePublisher
 from mayachat.errors import Forbidden, NotFound
 from mayachat.model import Caller, Message, ReceiptKind
-from mayachat.ports import ChatReads
+from mayachat.ports import ChatReads, SeqRange
 from mayachat.views import Cursor, Page, Room
 
 # Connection id of a REST caller: no socket to leave out of the receipt fan-out.
@@ -25,6 +27,7 @@ NO_CONNECTION = ""
 class History:
     reads: ChatReads
     receipts: Receipts
+    stable: StablePublisher
     max_page: int = 100
 
     def room_of_member(self, user_id: str, room_id: str) -> Room:
@@ -36,26 +39,28 @@ class History:
     def page(
         self, user_id: str, room_id: str, *, before: int | None, after: int | None, limit: int
     ) -> Page:
-        self.room_of_member(user_id, room_id)
+        room = self.room_of_member(user_id, room_id)
+        behind = self.stable.catch_up(room_id, room.stable_seq)
         limit = min(limit, self.max_page)
-        found = self.reads.history(room_id, before=before, after=after, limit=limit + 1)
+        found = self.reads.history(
+            room_id, before=before, after=after, up_to=room.stable_seq, limit=limit + 1
+        )
         items, has_more = found[:limit], len(found) > limit
         cursor = None
         if has_more and items:
             cursor = {"after": items[-1].seq} if after is not None else {"before": items[-1].seq}
-        return Page(items=items, has_more=has_more, cursor=cursor)
+        return Page(items=items, has_more=has_more, cursor=cursor, caught_up=not behind)
 
     def unread(self, user_id: str, limit: int) -> tuple[dict[str, int], list[Message]]:
-        rooms = self.reads.rooms_of(user_id)
-        read = self._read_cursors(user_id, [r.room_id for r in rooms])
-        counts = self.reads.unread_counts(user_id, read)
-        messages = self.reads.unread_messages(user_id, read, min(limit, self.max_page * 5))
+        unread = self._unread_ranges(user_id, self.reads.rooms_of(user_id))
+        counts = self.reads.unread_counts(user_id, unread)
+        messages = self.reads.unread_messages(user_id, unread, min(limit, self.max_page * 5))
         return counts, messages
 
     def stats(self, user_id: str, room_id: str) -> dict[str, Any]:
-        self.room_of_member(user_id, room_id)
+        room = self.room_of_member(user_id, room_id)
         stats = self.reads.stats(room_id)
-        unread = self.reads.unread_counts(user_id, self._read_cursors(user_id, [room_id]))
+        unread = self.reads.unread_counts(user_id, self._unread_ranges(user_id, [room]))
         return {
             "roomId": room_id,
             "messageCount": stats.message_count,
@@ -95,9 +100,15 @@ class History:
             found.append(message)
         return found
 
-    def _read_cursors(self, user_id: str, room_ids: list[str]) -> dict[str, int]:
-        cursors = self.reads.cursors(user_id, room_ids)
-        return {r: cursors.get(r, Cursor()).read_up_to_seq for r in room_ids}
+    def _unread_ranges(self, user_id: str, rooms: Sequence[Room]) -> dict[str, SeqRange]:
+        return unread_ranges(rooms, self.reads.cursors(user_id, [r.room_id for r in rooms]))
+
+
+def unread_ranges(rooms: Sequence[Room], cursors: Mapping[str, Cursor]) -> dict[str, SeqRange]:
+    """Per room, the seqs that count as unread: above the read cursor, up to the stable seq."""
+    return {
+        r.room_id: (cursors.get(r.room_id, Cursor()).read_up_to_seq, r.stable_seq) for r in rooms
+    }
 
 
 def ensure_self(user_id: str, path_user_id: str) -> None:

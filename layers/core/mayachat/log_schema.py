@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from mayachat.protocol import ClientMsgId, RoomId
 
+# The header that carries a room's stable seq on a message record, and the event of a record
+# that carries only that (docs/architecture.md, G2).
+STABLE_SEQ_HEADER = "stableSeq"
+STABLE_EVENT = "room.stable"
+
 Seq = Annotated[StrictInt, Field(ge=0)]
 UserId = Annotated[str, Field(min_length=1, max_length=256)]
 IsoTime = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")]
@@ -35,3 +40,11 @@ class WireReceipt(_Record):
     kind: Literal["delivered", "read"]
     upToSeq: Seq
     at: IsoTime
+
+
+class WireStable(_Record):
+    """A room's stable seq, for the persist function (eventType `room.stable`)."""
+
+    type: Literal["stable"]
+    roomId: RoomId
+    stableSeq: Seq

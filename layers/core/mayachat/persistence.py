@@ -8,6 +8,11 @@ cursors forward. Each record ends as one of:
   dead-letter destination with the reason, and its neighbours are stored;
 - retry: a transient failure (MongoDB unreachable...): reported as a batch item failure so the
   mapping redelivers it; it never blocks the rest of the batch.
+
+Then each room's durable stable seq is raised to what its records announce (the `stableSeq`
+header of a message, or a `room.stable` record): every acked message at or below it was
+logged before that record, so once the records before it are stored, so are they. A room's
+records come in log order (one partition); a record still to retry stops its room there.
 """
 
 from __future__ import annotations
@@ -18,7 +23,13 @@ from enum import StrEnum
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
-from mayachat.log_schema import WireMessage, WireReceipt
+from mayachat.log_schema import (
+    STABLE_EVENT,
+    STABLE_SEQ_HEADER,
+    WireMessage,
+    WireReceipt,
+    WireStable,
+)
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.ports import DeadLetter, DeadLetters, MessageStore, StoreOutcome
 
@@ -45,6 +56,14 @@ class Poison(ValueError):
     """This record can never be stored as it is."""
 
 
+@dataclass(frozen=True)
+class StableMark:
+    """A room's stable seq, told by the log (a `room.stable` record)."""
+
+    room_id: str
+    seq: int
+
+
 @dataclass
 class Persister:
     messages_topic: str
@@ -56,29 +75,57 @@ class Persister:
         outcomes: list[Outcome | None] = [None] * len(records)
         messages: list[tuple[int, Message]] = []
         receipts: list[tuple[int, Receipt]] = []
+        marks: dict[int, StableMark] = {}  # record index -> the stable seq it announces
         for i, record in enumerate(records):
             try:
                 decoded = self._decode(record)
+                mark = _announced(record, decoded)
             except Poison as poison:
                 outcomes[i] = self._dead_letter(record, str(poison))
                 continue
+            if mark is not None:
+                marks[i] = mark
             if isinstance(decoded, Message):
                 messages.append((i, decoded))
-            else:
+            elif isinstance(decoded, Receipt):
                 receipts.append((i, decoded))
+            else:
+                outcomes[i] = Outcome.DONE
         logger.info(
             "received from Kafka",
             extra={"records": len(records), "messages": len(messages), "receipts": len(receipts)},
         )
         self._store_messages(records, messages, outcomes)
         self._apply_receipts(receipts, outcomes)
+        self._raise_stable(marks, outcomes)
         return [o or Outcome.RETRY for o in outcomes]
 
-    def _decode(self, record: IncomingRecord) -> Message | Receipt:
+    def _raise_stable(self, marks: dict[int, StableMark], outcomes: list[Outcome | None]) -> None:
+        stable: dict[str, int] = {}
+        stopped: set[str] = set()
+        for i, mark in sorted(marks.items()):
+            if mark.room_id in stopped:
+                continue
+            if outcomes[i] is not Outcome.DONE:
+                stopped.add(mark.room_id)  # not stored yet: nothing after it counts
+                continue
+            stable[mark.room_id] = max(stable.get(mark.room_id, 0), mark.seq)
+        if not stable or self.store.raise_stable(stable):
+            if stable:
+                logger.info("stable seqs raised", extra={"rooms": stable})
+            return
+        for i, mark in marks.items():  # redelivered, they raise it again
+            if mark.room_id in stable:
+                outcomes[i] = Outcome.RETRY
+
+    def _decode(self, record: IncomingRecord) -> Message | Receipt | StableMark:
         """Parse and validate in one pass (pydantic-core reads the JSON bytes itself)."""
         if record.value is None:
             raise Poison("empty value (tombstone)")
         try:
+            if record.topic == self.messages_topic and _event(record) == STABLE_EVENT:
+                mark = WireStable.model_validate_json(record.value)
+                return StableMark(mark.roomId, mark.stableSeq)
             if record.topic == self.messages_topic:
                 wire = WireMessage.model_validate_json(record.value)
                 return Message(
@@ -161,6 +208,33 @@ class Persister:
             return Outcome.RETRY
         logger.warning("record dead-lettered", extra={**_where(record), "reason": reason})
         return Outcome.DEAD_LETTERED
+
+
+def _event(record: IncomingRecord) -> str | None:
+    raw = record.headers.get("eventType")
+    return raw.decode(errors="replace") if raw is not None else None
+
+
+def _announced(
+    record: IncomingRecord, decoded: Message | Receipt | StableMark
+) -> StableMark | None:
+    """The stable seq a record announces: a mark itself, or a message's `stableSeq` header."""
+    if isinstance(decoded, StableMark):
+        return decoded
+    raw = record.headers.get(STABLE_SEQ_HEADER)
+    if not isinstance(decoded, Message) or raw is None:
+        return None
+    try:
+        seq = int(raw)
+    except ValueError:
+        seq = -1
+    if not 0 <= seq <= decoded.seq:
+        # The message is good and is stored; only the announcement is ignored.
+        logger.warning(
+            "ignored a bad stableSeq header", extra={**_where(record), "header": raw[:20]}
+        )
+        return None
+    return StableMark(decoded.room_id, seq)
 
 
 def _where(record: IncomingRecord) -> dict[str, object]:

@@ -21,7 +21,17 @@ class ConnectionRegistry(Protocol):
         """Forget a connection; returns its user, or None if it was not known."""
         ...
 
-    def connections_of(self, user_ids: Iterable[str]) -> dict[str, list[str]]: ...
+    def connections_of(self, user_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Each user's connections younger than API Gateway's connection lifetime."""
+        ...
+
+    def remove(self, user_id: str, connection_id: str) -> None:
+        """Forget a connection that is gone (410), even when its own entry expired."""
+        ...
+
+
+# (after, up_to]: the seqs above a cursor, up to a room's stable seq.
+SeqRange = tuple[int, int]
 
 
 class MembershipCache(Protocol):
@@ -50,10 +60,55 @@ class SeqReservations(Protocol):
 
 
 class SequenceAllocator(Protocol):
-    def next_seq(self, room_id: str) -> int: ...
+    def latest(self, room_id: str) -> int:
+        """The last seq handed out (after a loss of Redis: past every seq that may exist)."""
+        ...
 
-    def latest(self, room_id: str) -> int | None:
-        """The last seq handed out, when known."""
+    def lag(self, room_id: str, durable: int) -> Lag:
+        """How the room's durable stable seq compares with what Redis knows."""
+        ...
+
+
+@dataclass(frozen=True)
+class Lag:
+    # The room's stable seq (every seq at or below it is in the log or given up), when it is
+    # ahead of the durable one and no one asked to publish it within the last second.
+    publish: int | None
+    # Seqs were handed out beyond the durable stable seq: catch-up has more on its way.
+    behind: bool
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a send stands for: a new message, or the one an earlier send of the same
+    (room, sender, clientMsgId) created, with the seq it is to be logged under."""
+
+    message: Message
+    acked: bool  # the log holds it already: answer with its ack, log nothing
+    member: str  # its entry among the room's pending seqs, for confirm()
+    stable_before: int | None  # the room's stable seq when its seq was taken; None: unknown
+
+    def stable_once_logged(self) -> int | None:
+        """The stable seq the log record may announce: its own seq when every lower one
+        was settled before it was taken (the usual case), else what was stable then."""
+        if self.stable_before is None:
+            return None
+        if self.stable_before == self.message.seq - 1:
+            return self.message.seq
+        return self.stable_before
+
+
+class SendLedger(Protocol):
+    """First-writer-wins claims on (room, sender, clientMsgId), and the room's seqs."""
+
+    def claim(self, draft: Message) -> Claim:
+        """Claim the draft's clientMsgId in its room (draft.seq is ignored), or answer what
+        an earlier send of it claimed. A message not yet acked keeps its seq while that is
+        pending, else gets a fresh one. One atomic step."""
+        ...
+
+    def confirm(self, claim: Claim) -> None:
+        """The log holds the message: resends get its ack; its seq is settled."""
         ...
 
 
@@ -82,40 +137,13 @@ class LogUnavailable(Exception):
     """The log did not confirm the record in time; it may or may not hold it."""
 
 
-class IdempotencyStore(Protocol):
-    """First-writer-wins memory of (sender, clientMsgId) -> the message it created, and
-    whether that message was acked (is in the log)."""
-
-    def claim(
-        self, sender_id: str, client_msg_id: str, message: Message
-    ) -> tuple[Message, bool] | None:
-        """Remember `message` unless one is remembered already; then return that one (and
-        whether it was acked), remembering nothing new. One atomic step."""
-        ...
-
-
-class AckedMessages(Protocol):
-    """What is remembered once the log holds a message, in one step: the sender's
-    idempotency entry marked acked (a resend then gets this ack) and the message in its
-    room's recent window (RecentMessages.after then serves it)."""
-
-    def remember(self, message: Message) -> None: ...
-
-
-class RecentMessages(Protocol):
-    """A bounded per-room window of the latest messages, for fast `sync` (filled through
-    AckedMessages)."""
-
-    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], bool]:
-        """Messages with seq > after_seq in seq order, and whether the window surely holds
-        every one of them (False when it starts later, e.g. after trimming or a flush)."""
-        ...
-
-
 class MessageArchive(Protocol):
     """The queryable store of every persisted message (MongoDB)."""
 
-    def after(self, room_id: str, after_seq: int, limit: int) -> list[Message]: ...
+    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], int]:
+        """Messages with after_seq < seq <= the room's durable stable seq, in seq order, and
+        that stable seq: every acked message at or below it is stored."""
+        ...
 
 
 class Cursors(Protocol):
@@ -159,6 +187,10 @@ class MessageStore(Protocol):
         """Move each member's cursor forward ($max); False where a transient error hit."""
         ...
 
+    def raise_stable(self, stable: Mapping[str, int]) -> bool:
+        """Raise each room's durable stable seq (never lower it); False on a transient error."""
+        ...
+
 
 @dataclass(frozen=True)
 class DeadLetter:
@@ -186,19 +218,20 @@ class ChatReads(Protocol):
     def message(self, message_id: str) -> Message | None: ...
 
     def history(
-        self, room_id: str, *, before: int | None, after: int | None, limit: int
+        self, room_id: str, *, before: int | None, after: int | None, up_to: int, limit: int
     ) -> list[Message]:
-        """Newest first below `before` (or from the newest); oldest first above `after`."""
+        """Newest first below `before` (or from the newest); oldest first above `after`;
+        never past `up_to` (the room's stable seq)."""
         ...
 
     def cursors(self, user_id: str, room_ids: Sequence[str]) -> dict[str, Cursor]: ...
 
-    def unread_counts(self, user_id: str, read_up_to: Mapping[str, int]) -> dict[str, int]:
-        """Per room: messages above the read cursor not sent by the user."""
+    def unread_counts(self, user_id: str, unread: Mapping[str, SeqRange]) -> dict[str, int]:
+        """Per room: messages in (read cursor, stable seq] not sent by the user."""
         ...
 
     def unread_messages(
-        self, user_id: str, read_up_to: Mapping[str, int], limit: int
+        self, user_id: str, unread: Mapping[str, SeqRange], limit: int
     ) -> list[Message]: ...
 
     def stats(self, room_id: str) -> RoomStats: ...

@@ -77,7 +77,7 @@ def decode_body(body: str | None, max_bytes: int) -> dict[str, Any]:
 
 
 def parse_frame(model: type[F], data: dict[str, Any], *, max_text: int) -> F:
-    client_msg_id = _echoable_client_msg_id(data.get("clientMsgId"))
+    client_msg_id = echoable_client_msg_id(data.get("clientMsgId"))
     try:
         frame = model.model_validate(data)
     except ValidationError as exc:
@@ -98,7 +98,7 @@ def parse_frame(model: type[F], data: dict[str, Any], *, max_text: int) -> F:
 _CLIENT_MSG_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
-def _echoable_client_msg_id(value: object) -> str | None:
+def echoable_client_msg_id(value: object) -> str | None:
     """The frame's clientMsgId, for the error frame, if it is a valid one (never echo junk)."""
     return value if isinstance(value, str) and _CLIENT_MSG_ID.fullmatch(value) else None
 

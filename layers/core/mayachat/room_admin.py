@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from mayachat.errors import Forbidden, Invalid, NotFound
+from mayachat.history import unread_ranges
 from mayachat.ports import ChatReads, MembershipCache, RoomWrites
 from mayachat.views import Cursor, Room, RoomType
 
@@ -68,10 +69,8 @@ class RoomAdmin:
     def listing(self, user_id: str) -> list[RoomListing]:
         """The caller's rooms with unread counts: three queries whatever the room count."""
         rooms = self.reads.rooms_of(user_id)
-        ids = [r.room_id for r in rooms]
-        cursors = self.reads.cursors(user_id, ids)
-        read = {r: cursors.get(r, Cursor()).read_up_to_seq for r in ids}
-        unread = self.reads.unread_counts(user_id, read)
+        cursors = self.reads.cursors(user_id, [r.room_id for r in rooms])
+        unread = self.reads.unread_counts(user_id, unread_ranges(rooms, cursors))
         rooms.sort(key=lambda r: r.updated_at or r.created_at, reverse=True)
         return [
             RoomListing(r, unread.get(r.room_id, 0), cursors.get(r.room_id, Cursor()))

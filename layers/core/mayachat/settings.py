@@ -78,12 +78,15 @@ class Settings(BaseModel):
     max_text_length: int = Field(default=4000, ge=1, le=30_000)
     max_frame_bytes: int = Field(default=32 * 1024, ge=1024, le=128 * 1024)
     sync_page_size: int = Field(default=100, ge=1, le=500)
-    recent_messages_per_room: int = Field(default=500, ge=10)
     # Per-connection token bucket: a burst of `rate_limit_burst` frames, refilled per second.
     rate_limit_burst: int = Field(default=30, ge=1)
     rate_limit_per_second: float = Field(default=10.0, gt=0)
-    # A resend with the same clientMsgId within this window gets the first ack back.
+    # A resend with the same clientMsgId within this window gets the first ack back; after it
+    # the same clientMsgId is a new message.
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    # A seq whose message the log has not confirmed is given up after this long (catch-up
+    # waits for it until then). Longer than any send waits for Kafka (5 s), with a margin.
+    seq_abandon_seconds: float = Field(default=30.0, ge=10)
     # How long a room's member list is cached in Redis before MongoDB is asked again.
     membership_cache_seconds: int = Field(default=300, ge=1)
 

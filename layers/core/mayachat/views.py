@@ -22,6 +22,9 @@ class Room:
     created_at: datetime
     name: str | None = None
     last_seq: int = 0
+    # Catch-up (history, unread) serves no seq above it: every acked message at or below it
+    # is stored (the persist function raises it; see docs/architecture.md, G2).
+    stable_seq: int = 0
     last_message: dict[str, Any] | None = None
     updated_at: datetime | None = None
 
@@ -45,3 +48,4 @@ class Page:
     items: list[Any]
     has_more: bool
     cursor: dict[str, int] | None = field(default=None)
+    caught_up: bool = True  # false: more is on its way into the store

@@ -31,22 +31,26 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
         [("roomId", ASCENDING), ("seq", ASCENDING)],
         {"unique": True, "name": "room_seq_unique"},
     ),
-    (
-        MESSAGES,
-        [("senderId", ASCENDING), ("clientMsgId", ASCENDING)],
-        {"unique": True, "name": "sender_client_msg_unique"},
-    ),
     (ROOMS, [("members", ASCENDING)], {"name": "members"}),
     (SEQ_BLOCKS, [("roomId", ASCENDING), ("block", DESCENDING)], {"name": "room_block"}),
     (CURSORS, [("userId", ASCENDING), ("roomId", ASCENDING)], {"name": "user_room"}),
 ]
 
 
+# Indexes of earlier versions that must go. `sender_client_msg_unique` made a clientMsgId
+# reused after the idempotency window (or in another room) a silent drop of an acked message:
+# a message is now unique by its id alone (G5).
+RETIRED_INDEXES: list[tuple[str, str]] = [(MESSAGES, "sender_client_msg_unique")]
+
+
 def ensure_indexes(db: Database[Document]) -> None:
-    """Create the indexes; a no-op when they exist. One at a time: FerretDB v1 drops the
-    connection when a multi-index createIndexes names indexes that already exist."""
+    """Create the indexes and drop retired ones; a no-op when done. One at a time: FerretDB
+    v1 drops the connection when a multi-index createIndexes names indexes that exist."""
     for collection, keys, options in INDEXES:
         db[collection].create_index(keys, **options)
+    for collection, name in RETIRED_INDEXES:
+        if name in db[collection].index_information():
+            db[collection].drop_index(name)
 
 
 def created_at(message: Message) -> datetime:
@@ -130,9 +134,16 @@ def document_to_room(doc: Document) -> Room:
         created_at=utc(doc["createdAt"]),
         name=doc.get("name"),
         last_seq=int(doc.get("lastSeq", 0)),
+        # Rooms persisted before the stable seq existed: their last seq, as before.
+        stable_seq=stable_seq(doc),
         last_message=doc.get("lastMessage"),
         updated_at=utc(doc["updatedAt"]) if doc.get("updatedAt") else None,
     )
+
+
+def stable_seq(room: Document) -> int:
+    """A room's durable stable seq; for rooms persisted before it existed, their last seq."""
+    return int(room.get("stableSeq", room.get("lastSeq")) or 0)
 
 
 def utc(value: datetime) -> datetime:
@@ -172,12 +183,17 @@ class MongoSeqReservations:
 
 class MongoMessageArchive:
     def __init__(self, db: Database[Document]) -> None:
+        self._rooms = db[ROOMS]
         self._messages = db[MESSAGES]
 
-    def after(self, room_id: str, after_seq: int, limit: int) -> list[Message]:
+    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], int]:
+        room = self._rooms.find_one({"_id": room_id}, {"stableSeq": 1, "lastSeq": 1}) or {}
+        stable = stable_seq(room)
+        if stable <= after_seq:
+            return [], stable
         cursor = (
-            self._messages.find({"roomId": room_id, "seq": {"$gt": after_seq}})
+            self._messages.find({"roomId": room_id, "seq": {"$gt": after_seq, "$lte": stable}})
             .sort("seq", ASCENDING)
             .limit(limit)
         )
-        return [document_to_message(doc) for doc in cursor]
+        return [document_to_message(doc) for doc in cursor], stable

@@ -21,6 +21,7 @@ from mayachat.adapters.mongo import (
     utc,
 )
 from mayachat.model import Message
+from mayachat.ports import SeqRange
 from mayachat.views import Cursor, Room, RoomStats
 
 Document = dict[str, Any]
@@ -44,15 +45,14 @@ class MongoChatReads:
         return document_to_message(doc) if doc else None
 
     def history(
-        self, room_id: str, *, before: int | None, after: int | None, limit: int
+        self, room_id: str, *, before: int | None, after: int | None, up_to: int, limit: int
     ) -> list[Message]:
         query: Document = {"roomId": room_id}
         if after is not None:
-            query["seq"] = {"$gt": after}
+            query["seq"] = {"$gt": after, "$lte": up_to}
             order = ASCENDING
         else:
-            if before is not None:
-                query["seq"] = {"$lt": before}
+            query["seq"] = {"$lt": before, "$lte": up_to} if before is not None else {"$lte": up_to}
             order = DESCENDING
         cursor = self._messages.find(query).sort("seq", order).limit(limit)
         return [document_to_message(d) for d in cursor]
@@ -66,22 +66,22 @@ class MongoChatReads:
             for d in found
         }
 
-    def unread_counts(self, user_id: str, read_up_to: Mapping[str, int]) -> dict[str, int]:
-        if not read_up_to:
+    def unread_counts(self, user_id: str, unread: Mapping[str, SeqRange]) -> dict[str, int]:
+        if not _open(unread):
             return {}
         pipeline: list[Document] = [
-            {"$match": _unread_filter(user_id, read_up_to)},
+            {"$match": _unread_filter(user_id, unread)},
             {"$group": {"_id": "$roomId", "count": {"$sum": 1}}},
         ]
         return {d["_id"]: int(d["count"]) for d in self._messages.aggregate(pipeline)}
 
     def unread_messages(
-        self, user_id: str, read_up_to: Mapping[str, int], limit: int
+        self, user_id: str, unread: Mapping[str, SeqRange], limit: int
     ) -> list[Message]:
-        if not read_up_to:
+        if not _open(unread):
             return []
         cursor = (
-            self._messages.find(_unread_filter(user_id, read_up_to))
+            self._messages.find(_unread_filter(user_id, unread))
             .sort([("roomId", ASCENDING), ("seq", ASCENDING)])
             .limit(limit)
         )
@@ -107,8 +107,16 @@ class MongoChatReads:
         return utc(doc["createdAt"]) if doc else None
 
 
-def _unread_filter(user_id: str, read_up_to: Mapping[str, int]) -> Document:
+def _open(ranges: Mapping[str, SeqRange]) -> dict[str, SeqRange]:
+    """The ranges that can hold a seq."""
+    return {room: (after, up_to) for room, (after, up_to) in ranges.items() if up_to > after}
+
+
+def _unread_filter(user_id: str, unread: Mapping[str, SeqRange]) -> Document:
     return {
-        "$or": [{"roomId": room, "seq": {"$gt": seq}} for room, seq in read_up_to.items()],
+        "$or": [
+            {"roomId": room, "seq": {"$gt": after, "$lte": up_to}}
+            for room, (after, up_to) in _open(unread).items()
+        ],
         "senderId": {"$ne": user_id},
     }

@@ -1,8 +1,11 @@
 """The persist function's MongoDB writes: bulk, idempotent, forward-only.
 
 - messages: one unordered insert_many per batch, `_id` = messageId. A duplicate key on `_id`
-  or on (senderId, clientMsgId) is a redelivery or a resend: nothing changes. A duplicate on
-  (roomId, seq) with another id is a conflict the caller dead-letters, never a silent drop.
+  is a redelivery or a resend: nothing changes, unless it comes with a higher seq (a resend
+  whose first seq was given up): then the message moves to that seq, the one its ack names,
+  whatever order the two copies arrive in. A duplicate on (roomId, seq) with another id is a
+  conflict the caller dead-letters, never a silent drop.
+- stable seqs: `$max` per room, never lowered.
 - room summaries (last message, last seq, updated at): one conditional update per room and
   batch, so they never move backwards.
 - receipts: a `$max` upsert of the member's cursor; `read` implies `delivered`.
@@ -10,13 +13,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from mayachat.adapters.mongo import CURSORS, MESSAGES, ROOMS, created_at, message_to_document
 from mayachat.model import Message, Receipt, ReceiptKind
@@ -59,17 +62,30 @@ class MongoMessageStore:
         if not indexes:
             return
         ids = [messages[i].message_id for i in indexes]
-        same_id = {d["_id"] for d in self._messages.find({"_id": {"$in": ids}}, {"_id": 1})}
+        stored = {
+            d["_id"]: int(d["seq"])
+            for d in self._messages.find({"_id": {"$in": ids}}, {"_id": 1, "seq": 1})
+        }
         for i in indexes:
             message = messages[i]
-            if message.message_id in same_id:
-                outcomes[i] = StoreOutcome.DUPLICATE
-            elif self._messages.find_one(
-                {"senderId": message.sender_id, "clientMsgId": message.client_msg_id}, {"_id": 1}
-            ):
-                outcomes[i] = StoreOutcome.DUPLICATE  # the same send, stored under another id
-            else:
+            seq = stored.get(message.message_id)
+            if seq is None:
                 outcomes[i] = StoreOutcome.CONFLICT
+            elif message.seq > seq:
+                outcomes[i] = self._move(message, seq)
+            else:
+                outcomes[i] = StoreOutcome.DUPLICATE
+
+    def _move(self, message: Message, stored_seq: int) -> StoreOutcome:
+        """The same message under a higher seq: its ack names that one, so it moves there.
+        One persist invocation at a time per partition, so no concurrent writer races it."""
+        try:
+            self._messages.update_one(
+                {"_id": message.message_id, "seq": stored_seq}, {"$set": {"seq": message.seq}}
+            )
+        except DuplicateKeyError:
+            return StoreOutcome.CONFLICT
+        return StoreOutcome.STORED
 
     def _update_summaries(self, messages: Sequence[Message], outcomes: list[StoreOutcome]) -> None:
         """Raise each room's summary to its newest message in this batch; where that fails,
@@ -135,6 +151,19 @@ class MongoMessageStore:
         except PyMongoError:
             return [False] * len(receipts)
         return [True] * len(receipts)
+
+    def raise_stable(self, stable: Mapping[str, int]) -> bool:
+        if not stable:
+            return True
+        updates = [
+            UpdateOne({"_id": room_id}, {"$max": {"stableSeq": seq}})
+            for room_id, seq in stable.items()
+        ]
+        try:
+            self._rooms.bulk_write(updates, ordered=False)
+        except PyMongoError:
+            return False
+        return True
 
 
 def _summary(message: Message) -> Document:

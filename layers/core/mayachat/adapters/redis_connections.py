@@ -1,8 +1,11 @@
 """Connection registry and presence in Redis, with API Gateway's 2-hour connection lifetime.
 
-conn:{id} -> hash(userId, connectedAt); user:{id}:conns -> set of connection ids. A user is
-online while their set is non-empty. $disconnect is best-effort in AWS, so stale ids are also
-removed when @connections answers 410 Gone.
+conn:{id} -> hash(userId, connectedAt); user:{id}:connections -> sorted set of connection ids
+scored by connect time. A user is online while they have a connection younger than the
+lifetime. The set stays bounded (G7): every register drops the user's connections older than
+API Gateway lets any connection live, reads skip them, and a post that finds a connection
+gone (410) removes it from its owner's set even when its own entry has already expired.
+$disconnect is best-effort in AWS, so these are what keeps the registry clean.
 """
 
 from __future__ import annotations
@@ -18,42 +21,52 @@ from mayachat.adapters import redis_keys as keys
 CONNECTION_TTL_SECONDS = 2 * 3600 + 300
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class RedisConnectionRegistry:
     def __init__(self, client: Redis) -> None:
         self._redis = client
 
     def register(self, connection_id: str, user_id: str) -> None:
+        now_ms = int(time.time() * 1000)
+        mine = keys.user_connections(user_id)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(
-            keys.connection(connection_id),
-            mapping={"userId": user_id, "connectedAt": int(time.time() * 1000)},
+            keys.connection(connection_id), mapping={"userId": user_id, "connectedAt": now_ms}
         )
         pipe.expire(keys.connection(connection_id), CONNECTION_TTL_SECONDS)
-        pipe.sadd(keys.user_connections(user_id), connection_id)
-        pipe.expire(keys.user_connections(user_id), CONNECTION_TTL_SECONDS)
+        pipe.zadd(mine, {connection_id: now_ms})
+        pipe.zremrangebyscore(mine, "-inf", f"({now_ms - CONNECTION_TTL_SECONDS * 1000}")
+        pipe.expire(mine, CONNECTION_TTL_SECONDS)
         pipe.execute()
 
     def unregister(self, connection_id: str) -> str | None:
         raw = self._redis.hget(keys.connection(connection_id), "userId")
         if raw is None:
             return None
-        user_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+        user_id = _text(raw)
+        self.remove(user_id, connection_id)
+        return user_id
+
+    def remove(self, user_id: str, connection_id: str) -> None:
         pipe = self._redis.pipeline(transaction=False)
-        pipe.srem(keys.user_connections(user_id), connection_id)
+        pipe.zrem(keys.user_connections(user_id), connection_id)
         pipe.delete(keys.connection(connection_id))
         pipe.execute()
-        return user_id
 
     def connections_of(self, user_ids: Iterable[str]) -> dict[str, list[str]]:
         users = list(dict.fromkeys(user_ids))
         if not users:
             return {}
+        alive_since = int(time.time() * 1000) - CONNECTION_TTL_SECONDS * 1000
         pipe = self._redis.pipeline(transaction=False)
         for user_id in users:
-            pipe.smembers(keys.user_connections(user_id))
+            pipe.zrangebyscore(keys.user_connections(user_id), alive_since, "+inf")
         results = pipe.execute()
         return {
-            user: sorted(c.decode() if isinstance(c, bytes) else str(c) for c in conns)
+            user: sorted(_text(c) for c in conns)
             for user, conns in zip(users, results, strict=True)
             if conns
         }

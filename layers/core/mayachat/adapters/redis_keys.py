@@ -9,7 +9,8 @@ def connection(connection_id: str) -> str:
 
 
 def user_connections(user_id: str) -> str:
-    return f"user:{{{user_id}}}:conns"
+    """A sorted set of the user's connection ids, scored by when each connected."""
+    return f"user:{{{user_id}}}:connections"
 
 
 def room_members(room_id: str) -> str:
@@ -20,16 +21,29 @@ def room_seq(room_id: str) -> str:
     return f"room:{{{room_id}}}:seq"
 
 
-def room_recent(room_id: str) -> str:
-    return f"room:{{{room_id}}}:recent"
+def room_seq_restart(room_id: str) -> str:
+    """Held by the one caller re-creating a room's counter."""
+    return f"room:{{{room_id}}}:seq:restart"
+
+
+def room_pending(room_id: str) -> str:
+    """Seqs handed out whose message the log has not confirmed yet."""
+    return f"room:{{{room_id}}}:pending"
+
+
+def room_publish_guard(room_id: str) -> str:
+    """Set for a second after a reader asked for the room's stable seq to be published."""
+    return f"room:{{{room_id}}}:publish"
 
 
 def cursor(room_id: str, user_id: str) -> str:
     return f"room:{{{room_id}}}:cursor:{user_id}"
 
 
-def idempotency(sender_id: str, client_msg_id: str) -> str:
-    return f"idem:{{{sender_id}}}:{client_msg_id}"
+def send_claim(room_id: str, sender_id: str, client_msg_id: str) -> str:
+    """A sender's claim on a clientMsgId in one room: the room's slot, so claiming it and
+    taking a seq are one script."""
+    return f"room:{{{room_id}}}:claim:{sender_id}:{client_msg_id}"
 
 
 def rate_limit(connection_id: str) -> str:

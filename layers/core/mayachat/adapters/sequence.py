@@ -1,74 +1,280 @@
-"""Room sequence numbers: atomic in Redis, never repeated even if Redis loses its data.
+"""Room sequence numbers and send claims in Redis: atomic, never repeated, and a stable seq.
 
-Redis hands out seqs with HINCRBY, fast. MongoDB records which numbered blocks of `block`
-seqs each room has claimed; a seq is returned only once a claimed block covers it. When Redis
-has no counter for a room (new room, eviction, failover without persistence) the counter
-restarts past every claimed block, skipping one so that seqs still in flight from the old
-counter cannot collide. Gaps are possible; repeats are not. MongoDB is asked once per `block`
-messages of a room, not per message.
+Per room, in one hash slot (`{roomId}`), so each step is one Lua script:
+- `seq` hash: the counter `n`, the `ceiling` a claimed MongoDB block covers, the Redis
+  incarnation `inc` (the server's replication id) the counter was made under, and `hold`;
+- `pending` sorted set: seqs handed out whose message the log has not confirmed, scored by
+  seq, each member `seq:allocatedAtMs`;
+- one `claim` hash per (sender, clientMsgId): the message it stands for, its seq, its pending
+  member, and whether it was acked.
+
+**Never repeated (G3).** A seq is used only once a durable MongoDB block covers it. When the
+counter is missing (new room, restart, FLUSHALL) or was made under another incarnation (a
+replica promoted: it may lag, so its counter may be behind), the counter restarts past every
+claimed block, one block beyond, so seqs in flight from the old counter cannot collide.
+
+**Stable seq (G2).** Every seq at or below it is settled: in the log, or given up. A pending
+seq is given up `abandon_ms` after it was taken (longer than any send waits for Kafka); a
+resend of its message then gets a fresh seq. After a restart nothing is known of the old
+counter's pending seqs, so the stable seq is unknown (-1) for `abandon_ms`.
 """
 
 from __future__ import annotations
 
+import json
+import time
+from typing import Any
+
 from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
-from mayachat.ports import SeqReservations
+from mayachat.model import Message
+from mayachat.ports import Claim, Lag, SeqReservations
 
-# Returns nil if the counter is missing, else {seq, ceiling}.
-_NEXT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
-local seq = redis.call('HINCRBY', KEYS[1], 'n', 1)
-return {seq, tonumber(redis.call('HGET', KEYS[1], 'ceiling') or '0')}
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
-# Creates the counter unless another caller did it first.
-_INIT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'n', ARGV[1], 'ceiling', ARGV[2])
+# The incarnation: a promoted replica gets a new replication id. '' where INFO is not allowed.
+_INCARNATION = """
+local function incarnation()
+  local ok, info = pcall(redis.call, 'INFO', 'replication')
+  if not ok or type(info) ~= 'string' then return '' end
+  return string.match(info, 'master_replid:(%w+)') or ''
+end
+local function counter_ok(seq_key)
+  local c = redis.call('HMGET', seq_key, 'n', 'inc')
+  return c[1] and c[2] == incarnation()
+end
+"""
+# The stable seq, giving up pending seqs older than ARGV[abandon].
+_STABLE = """
+local function stable(seq_key, pending_key, now, abandon_ms)
+  local hold = tonumber(redis.call('HGET', seq_key, 'hold') or '0')
+  if now < hold then return -1 end
+  while true do
+    local low = redis.call('ZRANGE', pending_key, 0, 0)
+    if #low == 0 then return tonumber(redis.call('HGET', seq_key, 'n')) end
+    local seq, at = string.match(low[1], '^(%d+):(%d+)$')
+    if now - tonumber(at) < abandon_ms then return tonumber(seq) - 1 end
+    redis.call('ZREM', pending_key, low[1])
+  end
+end
+local function allocate(seq_key, pending_key, now)
+  local seq = redis.call('HINCRBY', seq_key, 'n', 1)
+  local member = seq .. ':' .. now
+  redis.call('ZADD', pending_key, seq, member)
+  return seq, member
+end
+"""
+# KEYS: seq, pending, claim. ARGV: draft message JSON, claim ttl (s), abandon (ms).
+# Returns {'restart'} | {'acked', message, seq} | {'new'|'again', message, seq, member,
+# stable, ceiling}.
+_CLAIM = (
+    _NOW
+    + _INCARNATION
+    + _STABLE
+    + """
+if not counter_ok(KEYS[1]) then return {'restart'} end
+local abandon = tonumber(ARGV[3])
+local ceiling = redis.call('HGET', KEYS[1], 'ceiling') or '0'
+local c = redis.call('HMGET', KEYS[3], 'm', 'seq', 'member', 'acked')
+if c[1] then
+  if c[4] == '1' then return {'acked', c[1], c[2]} end
+  if redis.call('ZSCORE', KEYS[2], c[3]) then
+    return {'again', c[1], c[2], c[3], stable(KEYS[1], KEYS[2], now, abandon), ceiling}
+  end
+  -- its seq was given up (or lost): the same message under a fresh seq
+  local before = stable(KEYS[1], KEYS[2], now, abandon)
+  local seq, member = allocate(KEYS[1], KEYS[2], now)
+  redis.call('HSET', KEYS[3], 'seq', seq, 'member', member)
+  return {'again', c[1], seq, member, before, ceiling}
+end
+local before = stable(KEYS[1], KEYS[2], now, abandon)
+local seq, member = allocate(KEYS[1], KEYS[2], now)
+redis.call('HSET', KEYS[3], 'm', ARGV[1], 'seq', seq, 'member', member, 'acked', '0')
+redis.call('EXPIRE', KEYS[3], ARGV[2])
+return {'new', ARGV[1], seq, member, before, ceiling}
+"""
+)
+# KEYS: pending, claim. ARGV: pending member, claim ttl (s).
+_CONFIRM = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('HGET', KEYS[2], 'member') == ARGV[1] then
+  redis.call('HSET', KEYS[2], 'acked', '1')
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
 return 1
 """
-# Raises the ceiling, never lowers it.
+# KEYS: seq, pending. ARGV: first seq, ceiling, hold (ms from now). Creates the counter
+# unless a valid one exists; forgets the old pending seqs (the hold covers them).
+_INIT = (
+    _NOW
+    + _INCARNATION
+    + """
+if counter_ok(KEYS[1]) then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[1], 'n', ARGV[1], 'ceiling', ARGV[2], 'inc', incarnation(),
+  'hold', now + tonumber(ARGV[3]))
+return 1
+"""
+)
+# Raises the ceiling, never lowers it, and never creates a counter (a FLUSHALL may have
+# removed it while the block was claimed: then the next claim restarts it).
 _RAISE = """
+if redis.call('HEXISTS', KEYS[1], 'n') == 0 then return 0 end
 local ceiling = tonumber(redis.call('HGET', KEYS[1], 'ceiling') or '0')
 if tonumber(ARGV[1]) > ceiling then redis.call('HSET', KEYS[1], 'ceiling', ARGV[1]) end
 return 1
 """
+# KEYS: seq, pending, publish guard. ARGV: abandon (ms), the durable stable seq.
+# Returns {stable to publish or -1, 1 if seqs beyond the durable one were handed out}; the
+# stable seq only when it is ahead of the durable one and no reader asked within a second.
+_PUBLISHABLE = (
+    _NOW
+    + _INCARNATION
+    + _STABLE
+    + """
+if not counter_ok(KEYS[1]) then return {-1, 0} end
+local durable = tonumber(ARGV[2])
+local behind = 0
+if tonumber(redis.call('HGET', KEYS[1], 'n')) > durable then behind = 1 end
+local seq = stable(KEYS[1], KEYS[2], now, tonumber(ARGV[1]))
+if seq <= durable then return {-1, behind} end
+if not redis.call('SET', KEYS[3], seq, 'NX', 'PX', 1000) then return {-1, behind} end
+return {seq, behind}
+"""
+)
 
 
-class RedisSequenceAllocator:
-    def __init__(self, client: Redis, reservations: SeqReservations, block: int = 1000) -> None:
+class RedisRoomSequences:
+    """The SendLedger and SequenceAllocator of the WebSocket path."""
+
+    def __init__(
+        self,
+        client: Redis,
+        reservations: SeqReservations,
+        *,
+        claim_ttl_seconds: int,
+        abandon_seconds: float,
+        block: int = 1000,
+    ) -> None:
         self._redis = client
         self._reservations = reservations
+        self._claim_ttl = claim_ttl_seconds
+        self._abandon_ms = int(abandon_seconds * 1000)
         self._block = block
-        self._next = client.register_script(_NEXT)
+        self._claim = client.register_script(_CLAIM)
+        self._confirm = client.register_script(_CONFIRM)
         self._init = client.register_script(_INIT)
         self._raise = client.register_script(_RAISE)
+        self._publishable = client.register_script(_PUBLISHABLE)
 
-    def next_seq(self, room_id: str) -> int:
-        key = keys.room_seq(room_id)
+    # -- SendLedger ------------------------------------------------------------------------
+    def claim(self, draft: Message) -> Claim:
+        room = draft.room_id
+        claim_keys = [
+            keys.room_seq(room),
+            keys.room_pending(room),
+            keys.send_claim(room, draft.sender_id, draft.client_msg_id),
+        ]
+        args: list[str | int] = [_encode(draft), self._claim_ttl, self._abandon_ms]
         while True:
-            result = self._next(keys=[key])
-            if result is None:
-                self._restart(room_id, key)
+            answer = self._claim(keys=claim_keys, args=args)
+            kind = _text(answer[0])
+            if kind == "restart":
+                self._restart(room)
                 continue
-            seq, ceiling = int(result[0]), int(result[1])
-            while seq > ceiling:
-                ceiling = self._ceiling(self._reservations.claim_block(room_id))
-                self._raise(keys=[key], args=[ceiling])
-            return seq
+            message = _decode(answer[1], int(answer[2]))
+            if kind == "acked":
+                return Claim(message, acked=True, member="", stable_before=None)
+            self._cover(room, message.seq, int(answer[5]))
+            stable = int(answer[4])
+            return Claim(
+                message,
+                acked=False,
+                member=_text(answer[3]),
+                stable_before=stable if stable >= 0 else None,
+            )
 
-    def _restart(self, room_id: str, key: str) -> None:
+    def confirm(self, claim: Claim) -> None:
+        message = claim.message
+        self._confirm(
+            keys=[
+                keys.room_pending(message.room_id),
+                keys.send_claim(message.room_id, message.sender_id, message.client_msg_id),
+            ],
+            args=[claim.member, self._claim_ttl],
+        )
+
+    # -- SequenceAllocator -----------------------------------------------------------------
+    def latest(self, room_id: str) -> int:
+        raw = self._redis.hget(keys.room_seq(room_id), "n")
+        if raw is None:
+            # Unknown: start the counter again, past every seq that may exist.
+            self._restart(room_id)
+            raw = self._redis.hget(keys.room_seq(room_id), "n")
+        return int(raw or 0)
+
+    def lag(self, room_id: str, durable: int) -> Lag:
+        publish, behind = self._publishable(
+            keys=[
+                keys.room_seq(room_id),
+                keys.room_pending(room_id),
+                keys.room_publish_guard(room_id),
+            ],
+            args=[self._abandon_ms, durable],
+        )
+        return Lag(publish=int(publish) if int(publish) >= 0 else None, behind=bool(behind))
+
+    # -- the counter -----------------------------------------------------------------------
+    def _cover(self, room_id: str, seq: int, ceiling: int) -> None:
+        """Return only once a claimed block covers `seq`."""
+        while seq > ceiling:
+            ceiling = self._ceiling(self._reservations.claim_block(room_id))
+            self._raise(keys=[keys.room_seq(room_id)], args=[ceiling])
+
+    def _restart(self, room_id: str) -> None:
         """(Re)create a room's counter. A room's first block starts at 1. Otherwise the old
         counter's seqs (at most its ceiling plus a few in flight) lie below the block we
-        just claimed, so we claim one more and start at its beginning, past them all."""
+        just claimed, so we claim one more and start at its beginning, past them all, and
+        hold the stable seq unknown until the old counter's pending seqs are given up.
+
+        One caller restarts, the others wait for it: concurrent first sends to a new room
+        would otherwise take it for a lost counter."""
+        lock = keys.room_seq_restart(room_id)
+        if not self._redis.set(lock, "1", nx=True, px=5000):
+            time.sleep(0.01)
+            return
+        try:
+            self._restart_now(room_id)
+        finally:
+            self._redis.delete(lock)
+
+    def _restart_now(self, room_id: str) -> None:
         block = self._reservations.claim_block(room_id)
+        hold = 0
         if block > 0:
             block = self._reservations.claim_block(room_id)
-        self._init(keys=[key], args=[block * self._block, self._ceiling(block)])
+            hold = self._abandon_ms
+        self._init(
+            keys=[keys.room_seq(room_id), keys.room_pending(room_id)],
+            args=[block * self._block, self._ceiling(block), hold],
+        )
 
     def _ceiling(self, block: int) -> int:
         return (block + 1) * self._block
 
-    def latest(self, room_id: str) -> int | None:
-        raw = self._redis.hget(keys.room_seq(room_id), "n")
-        return int(raw) if raw is not None else None
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _encode(draft: Message) -> str:
+    return json.dumps(draft.to_wire(), separators=(",", ":"))
+
+
+def _decode(raw: Any, seq: int) -> Message:
+    wire = json.loads(raw)
+    wire["seq"] = seq
+    return Message.from_wire(wire)

@@ -32,7 +32,14 @@ from pydantic import Field
 from mayachat import bootstrap
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.model import Caller
-from mayachat.protocol import Frame, decode_body, encode, error_frame, parse_frame
+from mayachat.protocol import (
+    Frame,
+    decode_body,
+    echoable_client_msg_id,
+    encode,
+    error_frame,
+    parse_frame,
+)
 
 logger = Logger()
 
@@ -91,6 +98,7 @@ def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> 
         logger.append_keys(
             route=ctx.route_key, connectionId=ctx.connection_id, userId=ctx.authorizer.get("userId")
         )
+        data: dict[str, Any] = {}
         try:
             caller = _caller(ctx.authorizer, ctx.connection_id)
             if not bootstrap.rate_limiter().allow(caller.connection_id):
@@ -109,6 +117,17 @@ def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> 
         except ChatError as error:
             logger.info("frame refused", extra={"code": error.code.value, "reason": error.message})
             return answer(error_frame(error))
+        except bootstrap.transient_errors() as exc:
+            # Redis or MongoDB down or failing over: nothing was acked, the client retries.
+            logger.warning(
+                "a backing store is unavailable", extra={"error": f"{type(exc).__name__}: {exc}"}
+            )
+            unavailable = ChatError(
+                ErrorCode.UNAVAILABLE,
+                "the service is briefly unavailable; retry (a message with the same clientMsgId)",
+                client_msg_id=echoable_client_msg_id(data.get("clientMsgId")),
+            )
+            return answer(error_frame(unavailable))
         except Exception:
             logger.exception("route failed", extra={"event": event})
             internal = f"internal error (request {context.aws_request_id})"

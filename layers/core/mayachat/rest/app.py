@@ -1,14 +1,17 @@
 """The FastAPI app: routes by resource, domain errors mapped to HTTP answers.
 
 Not a member of a room: 404, for every room-scoped endpoint, so room ids do not leak.
-Asking for another user's unread messages: 403. Bad input: 422 naming the field.
+Asking for another user's unread messages: 403. Bad input: 422 naming the field. A backing
+store down (Kafka, Redis, MongoDB): 503 with Retry-After, never a 500.
 """
 
 from __future__ import annotations
 
+import pymongo.errors  # noqa: F401 - so transient_errors() includes MongoDB's
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from mayachat import bootstrap
 from mayachat.errors import ChatError, ErrorCode, Forbidden, Invalid, NotFound
 from mayachat.rest import messages, rooms
 
@@ -19,6 +22,9 @@ CHAT_ERROR_STATUS = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.UNAVAILABLE: 503,
 }
+
+
+RETRY_AFTER = {"Retry-After": "2"}
 
 
 def create_app() -> FastAPI:
@@ -49,9 +55,21 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(ChatError)
     def chat_error(_: Request, exc: ChatError) -> JSONResponse:
+        status = CHAT_ERROR_STATUS.get(exc.code, 400)
         return JSONResponse(
             {"detail": exc.message, "code": exc.code.value},
-            status_code=CHAT_ERROR_STATUS.get(exc.code, 400),
+            status_code=status,
+            headers=RETRY_AFTER if status == 503 else None,
         )
+
+    def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "the service is briefly unavailable; retry", "code": "unavailable"},
+            status_code=503,
+            headers=RETRY_AFTER,
+        )
+
+    for error in bootstrap.transient_errors():
+        app.add_exception_handler(error, unavailable)
 
     return app

@@ -52,6 +52,7 @@ def room_history(
         messages=[MessageOut.of(m) for m in page.items],
         hasMore=page.has_more,
         nextCursor=page.cursor,
+        caughtUp=page.caught_up,
     )
 
 

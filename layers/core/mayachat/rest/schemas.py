@@ -47,6 +47,11 @@ class HistoryOut(BaseModel):
     nextCursor: dict[str, int] | None = Field(
         description="Pass as query parameters to get the next page (before=... or after=...)"
     )
+    caughtUp: bool = Field(
+        default=True,
+        description="false: newer messages are on their way into the store; page again "
+        "from your cursor in a moment (pages never skip them)",
+    )
 
 
 class UnreadOut(BaseModel):

@@ -23,6 +23,9 @@ function roomState(info) {
   return {
     info,                     // the REST room (members, name, unreadCount, ...)
     loaded: false,            // history fetched once: synced after every reconnect
+    // The catch-up cursor: moved only by what REST and sync answer, never by a live
+    // message (a live seq can be ahead of one still on its way into the store).
+    syncedUpTo: 0,
     messages: new Map(),      // messageId -> message
     pending: new Map(),       // clientMsgId -> {text, roomId}, until its ack
     receipts: new Map(),      // userId -> {delivered, read}
@@ -91,6 +94,7 @@ async function openRoom(roomId) {
   if (!room.loaded) {
     const page = await api("GET", `/api/messages/room/${roomId}?limit=50`);
     for (const m of page.messages) addMessage(room, m, "history");
+    for (const m of page.messages) room.syncedUpTo = Math.max(room.syncedUpTo, m.seq);
     room.loaded = true;
     sync(roomId); // what REST does not have yet (persisted a moment later)
   }
@@ -149,7 +153,7 @@ function sendFrame(frame) {
 
 function sync(roomId) {
   const room = state.rooms.get(roomId);
-  sendFrame({ action: "sync", roomId, afterSeq: maxSeq(room) });
+  sendFrame({ action: "sync", roomId, afterSeq: room.syncedUpTo });
 }
 
 function messageFrame(roomId, clientMsgId, text) {
@@ -189,8 +193,11 @@ function onFrame(f) {
     case "message":
       return onMessages(f.message.roomId, [f.message], "live");
     case "sync": {
+      const synced = state.rooms.get(f.roomId);
+      if (synced) for (const m of f.messages) synced.syncedUpTo = Math.max(synced.syncedUpTo, m.seq);
       onMessages(f.roomId, f.messages, "sync");
       if (f.final && f.hasMore) sync(f.roomId);
+      else if (f.final && f.caughtUp === false) setTimeout(() => sync(f.roomId), 300);
       return;
     }
     case "receipt": {
