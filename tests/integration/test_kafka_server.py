@@ -78,3 +78,30 @@ def test_a_key_always_lands_on_the_same_partition(topic: str) -> None:
         )
     assert producer.flush(10) == 0
     assert len(partitions) == 1
+
+
+def test_the_topics_resource_sets_retention_on_new_and_existing_topics(
+    kafka_brokers: str, topic: str
+) -> None:
+    """infra/aws/kafka_topics (Custom::KafkaTopics) against the real broker: the retention is
+    how long a MongoDB outage can last without losing a record (G4)."""
+    from pathlib import Path
+
+    from confluent_kafka.admin import ConfigResource, ResourceType
+
+    from tests.lambda_support import load_handler_module
+
+    app = load_handler_module(
+        Path(__file__).resolve().parents[2] / "infra" / "aws" / "kafka_topics" / "app.py",
+        "kafka_topics_app_it",
+    )
+    admin = AdminClient({"bootstrap.servers": kafka_brokers})
+    fresh = f"test-{uuid.uuid4().hex[:12]}"
+    two_days = 48 * 3600 * 1000
+    try:
+        assert app.ensure_topics(admin, [topic, fresh], 1, two_days) == [fresh]
+        resources = [ConfigResource(ResourceType.TOPIC, name) for name in (topic, fresh)]
+        for future in admin.describe_configs(resources).values():
+            assert future.result()["retention.ms"].value == str(two_days)
+    finally:
+        admin.delete_topics([fresh])[fresh].result()

@@ -131,3 +131,33 @@ def test_an_unreachable_server_fails_the_batch_for_retry() -> None:
     store = MongoMessageStore(client["x"])
     assert store.store_messages([message(1), message(2)]) == [F, F]
     assert store.apply_receipts([Receipt("r1", "bob", ReceiptKind.READ, 1)]) == [False]
+
+
+def test_refused_credentials_reconnect_with_fresh_ones(
+    db: Database[dict[str, Any]], mongodb_uri: str
+) -> None:
+    """A rotated password: the cached client's credentials are refused. (FerretDB here runs
+    without authentication, so the refusal is the one thing not real in this test.)"""
+    from pymongo.errors import OperationFailure
+
+    class RefusingDatabase:
+        def __getitem__(self, name: str) -> Any:
+            class Refusing:
+                def __getattr__(self, _: str) -> Any:
+                    def refuse(*args: Any, **kwargs: Any) -> None:
+                        raise OperationFailure("Authentication failed.", code=18)
+
+                    return refuse
+
+            return Refusing()
+
+    reconnects: list[int] = []
+
+    def reconnect() -> Database[dict[str, Any]]:
+        reconnects.append(1)
+        return db
+
+    store = MongoMessageStore(RefusingDatabase(), reconnect=reconnect)  # type: ignore[arg-type]
+    assert store.store_messages([message(1)]) == [F]  # refused: retried later...
+    assert reconnects == [1]
+    assert store.store_messages([message(1)]) == [S]  # ...and stored by the same container

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mayachat_local.esm import LocalEventSourceMappings
-from mayachat_local.esm.spec import Destination, read_mappings
+from mayachat_local.esm.spec import read_mappings
 from mayachat_local.template import TemplateError, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,9 +50,10 @@ def test_the_real_template_declares_one_mapping_per_topic() -> None:
     )
     assert messages.report_item_failures
     assert messages.bisect
-    assert (messages.max_retries, messages.retry_limit, messages.max_record_age) == (10, 10, -1)
+    # Retried until stored: no limit, no destination to skip to (G4).
+    assert (messages.max_retries, messages.retry_limit, messages.max_record_age) == (-1, None, -1)
+    assert messages.destination is None
     # !Ref to parameters resolves to their defaults.
-    assert messages.destination == Destination("kafka://chat-dead-letter")
     assert messages.stream_arn is not None
     assert messages.stream_arn.startswith("arn:aws:kafka:us-east-1:123456789012:cluster/mayachat/")
     assert specs["PersistFunction.StateEvents"].topic == "message-persistence"

@@ -189,11 +189,13 @@ def test_msk_permissions_cover_exactly_the_mapped_topics_and_groups(
         assert p["Stream"] == {"Ref": "MskClusterArn"}
         # IAM auth uses the execution role: no SourceAccessConfigurations.
         assert "SourceAccessConfigurations" not in p
-        # Retries, bisect, partial responses and kafka:// destinations need provisioned mode.
+        # Retries, bisect and partial responses need provisioned mode.
         assert p["ProvisionedPollerConfig"]["MinimumPollers"] >= 1
-        assert p["DestinationConfig"]["OnFailure"]["Destination"] == {
-            "Ref": "DeadLetterDestination"
-        }
+        # G4: never past an unstored record. Infinite retries and no OnFailure destination
+        # (with one, Lambda caps the retries at 10 and skips the batch).
+        assert p["MaximumRetryAttempts"] == -1
+        assert "DestinationConfig" not in p
+        assert "MaximumRecordAgeInSeconds" not in p
 
 
 def test_producer_policies_name_their_topic(template: dict[str, Any]) -> None:

@@ -34,6 +34,8 @@ class FakeAdmin:
         self.existing = existing
         self.errors = errors or {}
         self.created: list[tuple[str, int]] = []
+        self.created_configs: dict[str, dict[str, str]] = {}
+        self.retention: dict[str, str] = {}
         self.polled = False
 
     def poll(self, timeout: float) -> int:
@@ -45,7 +47,14 @@ class FakeAdmin:
 
     def create_topics(self, topics: list[Any], operation_timeout: float) -> dict[str, Future]:
         self.created += [(t.topic, t.num_partitions) for t in topics]
+        self.created_configs.update({t.topic: t.config for t in topics})
         return {t.topic: Future(self.errors.get(t.topic)) for t in topics}
+
+    def incremental_alter_configs(self, resources: list[Any]) -> dict[Any, Future]:
+        for resource in resources:
+            for entry in resource.incremental_configs:
+                self.retention[resource.name] = entry.value
+        return {r: Future() for r in resources}
 
 
 def event(kind: str, **extra: Any) -> dict[str, Any]:
@@ -58,6 +67,7 @@ def event(kind: str, **extra: Any) -> dict[str, Any]:
         "ResourceProperties": {
             "Topics": ["chat-messages", "message-persistence", "chat-dead-letter"],
             "Partitions": "6",
+            "RetentionHours": "48",
         },
         **extra,
     }
@@ -102,3 +112,16 @@ def test_delete_keeps_the_topics(app: ModuleType) -> None:
     assert answer["Status"] == "SUCCESS"
     assert admin.created == []
     assert not admin.polled  # no connection at all
+
+
+def test_every_topic_keeps_records_for_the_retention_asked(app: ModuleType) -> None:
+    admin = FakeAdmin(existing={"chat-messages"})
+    assert run(app, event("Update", PhysicalResourceId="kafka-topics"), admin)["Status"] == (
+        "SUCCESS"
+    )
+    two_days = str(48 * 3600 * 1000)
+    assert admin.created_configs == {
+        "message-persistence": {"retention.ms": two_days},
+        "chat-dead-letter": {"retention.ms": two_days},
+    }
+    assert admin.retention == {"chat-messages": two_days}  # an existing topic is set too

@@ -114,6 +114,20 @@ def indexed_database() -> Database[dict[str, Any]]:
     return database
 
 
+def fresh_database() -> Database[dict[str, Any]]:
+    """After MongoDB refused the credentials (a rotated secret): read the secret again and
+    build a new client; the old one is closed."""
+    if settings().mongodb_secret_id:
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+    if mongo_database.cache_info().currsize:
+        mongo_database().client.close()
+    mongo_database.cache_clear()
+    indexed_database.cache_clear()
+    return indexed_database()
+
+
 def mongodb_uri(s: Settings) -> str:
     """MONGODB_URI, or in AWS the secret MONGODB_SECRET_ID names (a URI, or JSON with `uri`)."""
     if not s.mongodb_secret_id:
@@ -267,7 +281,7 @@ def persister() -> Persister:
     return Persister(
         messages_topic=s.kafka_topic_chat_messages,
         events_topic=s.kafka_topic_message_persistence,
-        store=MongoMessageStore(indexed_database()),
+        store=MongoMessageStore(indexed_database(), reconnect=fresh_database),
         dead_letters=dead_letters(),
     )
 

@@ -13,27 +13,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from pymongo import UpdateOne
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from mayachat.adapters.mongo import CURSORS, MESSAGES, ROOMS, created_at, message_to_document
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.ports import StoreOutcome
 
+logger = Logger(child=True)
+
 DUPLICATE_KEY = 11000
 Document = dict[str, Any]
 
 
+# MongoDB refused the credentials: AuthenticationFailed, Unauthorized.
+AUTH_FAILURES = {18, 13}
+
+
 class MongoMessageStore:
-    def __init__(self, db: Database[Document]) -> None:
+    """`reconnect` (bootstrap's) gives a database with fresh credentials: called when MongoDB
+    refuses the cached client's (a rotated password), so retries can succeed in this
+    container instead of failing until Lambda recycles it."""
+
+    def __init__(
+        self, db: Database[Document], reconnect: Callable[[], Database[Document]] | None = None
+    ) -> None:
+        self._reconnect = reconnect
+        self._bind(db)
+
+    def _bind(self, db: Database[Document]) -> None:
         self._messages = db[MESSAGES]
         self._rooms = db[ROOMS]
         self._cursors = db[CURSORS]
+
+    def _failed(self, exc: PyMongoError) -> None:
+        if not (isinstance(exc, OperationFailure) and exc.code in AUTH_FAILURES):
+            return
+        if self._reconnect is None:
+            return
+        logger.warning("MongoDB refused the credentials; reconnecting with fresh ones")
+        try:
+            self._bind(self._reconnect())
+        except Exception:
+            logger.exception("could not reconnect to MongoDB; the batch is retried")
 
     def store_messages(self, messages: Sequence[Message]) -> list[StoreOutcome]:
         outcomes = [StoreOutcome.STORED] * len(messages)
@@ -48,10 +76,12 @@ class MongoMessageStore:
                     outcomes[error["index"]] = StoreOutcome.FAILED
             try:
                 self._classify_duplicates(messages, duplicates, outcomes)
-            except PyMongoError:
+            except PyMongoError as failure:
+                self._failed(failure)
                 for i in duplicates:
                     outcomes[i] = StoreOutcome.FAILED
-        except PyMongoError:
+        except PyMongoError as exc:
+            self._failed(exc)
             return [StoreOutcome.FAILED] * len(messages)
         self._update_summaries(messages, outcomes)
         return outcomes
@@ -117,7 +147,8 @@ class MongoMessageStore:
         ]
         try:
             self._rooms.bulk_write(updates, ordered=False)
-        except PyMongoError:
+        except PyMongoError as exc:
+            self._failed(exc)
             rooms = set(newest)
             for i, message in enumerate(messages):
                 if message.room_id in rooms:
@@ -148,7 +179,8 @@ class MongoMessageStore:
         except BulkWriteError as exc:
             failed = {e["index"] for e in exc.details.get("writeErrors", [])}
             return [i not in failed for i in range(len(receipts))]
-        except PyMongoError:
+        except PyMongoError as exc:
+            self._failed(exc)
             return [False] * len(receipts)
         return [True] * len(receipts)
 
@@ -161,7 +193,8 @@ class MongoMessageStore:
         ]
         try:
             self._rooms.bulk_write(updates, ordered=False)
-        except PyMongoError:
+        except PyMongoError as exc:
+            self._failed(exc)
             return False
         return True
 
