@@ -105,9 +105,9 @@ into one room (counted, not timed):
 | Kafka produce calls | {appends["produce"] / n:.2f} |
 | MongoDB commands | {mongo_total / n:.3f} ({dict(mongo_commands) or "none"} in {n} sends) |
 
-The Redis round trips per send: membership (cached), seq (one script), idempotency claim (one
-SET NX GET), once Kafka has it the idempotency confirmation and the recent window (one
-pipeline), and the members' connections (one pipeline). The rate limit is one more per frame
+The Redis round trips per send: membership (cached), the send claim and its seq (one script),
+once Kafka has it the confirmation (one script: the claim acked, the seq settled), and the
+members' connections (one pipeline). The rate limit is one more per frame
 at the edge (not counted here).
 
 Verdict: no MongoDB call on the send path with the membership cache warm: **{mongo_verdict}**

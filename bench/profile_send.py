@@ -42,13 +42,16 @@ HANDLER = "Logger.inject_lambda_context.<locals>.decorate"
 STEPS = {
     "RedisRateLimiter.allow": "rate limit (Redis script, at the edge)",
     "Rooms.require_member": "membership (Redis, cached)",
+    # Steps of earlier commits too: --before profiles them side by side.
     "RedisSequenceAllocator.next_seq": "seq (Redis script)",
     "RedisIdempotencyStore.lookup": "idempotency lookup (Redis)",
     "RedisIdempotencyStore.claim": "idempotency claim (Redis)",
+    "RedisRoomSequences.claim": "send claim + seq (one Redis script)",
     "KafkaEventLog.append": "Kafka produce, acks=all, until the delivery report",
     "RedisIdempotencyStore.confirm": "idempotency confirm (Redis)",
     "RedisRecentMessages.append": "recent window (Redis transaction)",
     "RedisAckedMessages.remember": "idempotency confirm + recent window (one Redis pipeline)",
+    "RedisRoomSequences.confirm": "confirm: claim acked, seq settled (one Redis script)",
     "RedisConnectionRegistry.connections_of": "members' connections (Redis pipeline)",
     "ApiGatewayConnections.post_many": "posts to @connections (ack + members)",
 }
