@@ -22,6 +22,9 @@ from mayachat_local.stack import function_environment
 from mayachat_local.threaded import run_in_thread
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+# The functions' environment in these tests: quiet logs, and the shortest abandon window the
+# settings allow, so a test that loses Redis's data waits 10 s for catch-up, not 30.
+E2E_ENV = {"POWERTOOLS_LOG_LEVEL": "WARNING", "SEQ_ABANDON_SECONDS": "10"}
 Frame = dict[str, Any]
 
 
@@ -39,7 +42,7 @@ def persist(stack_endpoints: dict[str, str]) -> Iterator[LocalEventSourceMapping
     ):
         groups[f"PersistFunction.{mapping}"] = group = unique(f"e2e-{mapping}")
         start_group_at_end(group, topic)
-    env = {**function_environment(stack_endpoints), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    env = {**function_environment(stack_endpoints), **E2E_ENV}
     with run_in_thread(LocalEventSourceMappings(TEMPLATE, env, group_ids=groups)) as esm:
         yield esm
 
@@ -50,7 +53,7 @@ def gateway(
     stack_config: StackConfig,
     persist: LocalEventSourceMappings,
 ) -> Iterator[LocalWebSocketGateway]:
-    env = {**function_environment(stack_endpoints), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    env = {**function_environment(stack_endpoints), **E2E_ENV}
     with run_in_thread(LocalWebSocketGateway(TEMPLATE, port=0, env_overrides=env)) as gw:
         yield gw
 
