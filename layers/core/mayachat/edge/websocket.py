@@ -84,6 +84,17 @@ def _caller(authorizer: dict[str, Any], connection_id: str) -> Caller:
     return Caller(user_id=user_id, connection_id=connection_id)
 
 
+def _frame_of(event: MessageEvent, decoded: dict[str, Any]) -> dict[str, Any]:
+    """The frame, for echoing its clientMsgId: decoded already, or decoded now (a store can
+    fail before the frame is read: the rate limit is the first Redis call)."""
+    if decoded:
+        return decoded
+    try:
+        return decode_body(event.text(), bootstrap.settings().max_frame_bytes)
+    except ChatError:
+        return {}
+
+
 def answer(frame: dict[str, Any], status: int = 200) -> Response:
     return {"statusCode": status, "body": encode(frame).decode()}
 
@@ -125,7 +136,7 @@ def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> 
             unavailable = ChatError(
                 ErrorCode.UNAVAILABLE,
                 "the service is briefly unavailable; retry (a message with the same clientMsgId)",
-                client_msg_id=echoable_client_msg_id(data.get("clientMsgId")),
+                client_msg_id=echoable_client_msg_id(_frame_of(parsed, data).get("clientMsgId")),
             )
             return answer(error_frame(unavailable))
         except Exception:
