@@ -31,7 +31,9 @@ def test_standalone_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert type(client) is Redis
     kwargs = client.connection_pool.connection_kwargs
     assert (kwargs["host"], kwargs["port"]) == ("cache.example", 6379)
-    assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (3, 3)
+    assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (1, 1)
+    assert client.get_retry() is not None
+    assert client.get_retry().get_retries() == 2  # not redis-py's default 10: fail fast
 
 
 @pytest.mark.parametrize("value", ["true", "True", "1"])
@@ -51,12 +53,10 @@ def test_redis_cluster_builds_the_cluster_client(
     monkeypatch.setenv("REDIS_CLUSTER", value)
     assert bootstrap.redis_client() is sentinel
     assert bootstrap.redis_client() is sentinel  # once per container
-    assert calls == [
-        (
-            "rediss://clustercfg.example.cache.amazonaws.com:6379/0",
-            {"socket_timeout": 3, "socket_connect_timeout": 3, "health_check_interval": 30},
-        )
-    ]
+    ((url, options),) = calls
+    assert url == "rediss://clustercfg.example.cache.amazonaws.com:6379/0"
+    assert (options["socket_timeout"], options["socket_connect_timeout"]) == (1, 1)
+    assert options["retry"].get_retries() == 2
 
 
 def test_an_invalid_flag_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

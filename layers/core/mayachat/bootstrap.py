@@ -73,10 +73,18 @@ def transient_errors() -> tuple[type[Exception], ...]:
 # -- clients -------------------------------------------------------------------------------
 @cache
 def redis_client() -> Redis:
+    """Fails fast: a command takes well under a millisecond, so a second without an answer
+    means Redis is down or failing over. redis-py's default (10 retries with backoff) would
+    hold a frame for half a minute; two quick retries ride out a dropped connection, then
+    the client hears `unavailable` and resends."""
+    from redis.backoff import ExponentialWithJitterBackoff
+    from redis.retry import Retry
+
     options: dict[str, Any] = {
-        "socket_timeout": 3,
-        "socket_connect_timeout": 3,
+        "socket_timeout": 1,
+        "socket_connect_timeout": 1,
         "health_check_interval": 30,
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.25), retries=2),
     }
     if settings().redis_cluster:
         from redis.cluster import RedisCluster
