@@ -202,29 +202,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def primary_and_replica(tmp_path: Path) -> Iterator[tuple[Redis, Redis]]:
+def two_servers(tmp_path: Path) -> Iterator[tuple[Redis, Redis]]:
+    """Two throwaway redis-servers of this test's own, not replicating yet."""
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("redis-server is not installed")
-    ports = [_free_port(), _free_port()]
-    procs = []
-    for i, port in enumerate(ports):
-        argv = [
-            server,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--dir",
-            str(tmp_path),
-        ]
-        if i == 1:
-            argv += ["--replicaof", "127.0.0.1", str(ports[0])]
-        procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    clients = [Redis(port=p, socket_timeout=2) for p in ports]
+    procs, clients = [], []
     try:
+        for name in ("a", "b"):
+            port = _free_port()
+            (tmp_path / name).mkdir()
+            argv = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+            argv += ["--dir", str(tmp_path / name)]
+            procs.append(
+                subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+            clients.append(Redis(port=port, socket_timeout=2))
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -243,21 +236,41 @@ def primary_and_replica(tmp_path: Path) -> Iterator[tuple[Redis, Redis]]:
             proc.wait()
 
 
+def _replicate(primary: Redis, replica: Redis, room: str) -> None:
+    """Make `replica` follow `primary` and wait until it holds the room's counter."""
+    port = primary.connection_pool.connection_kwargs["port"]
+    replica.execute_command("REPLICAOF", "127.0.0.1", str(port))
+    deadline = time.monotonic() + 10
+    while replica.hget(keys.room_seq(room), "n") != primary.hget(keys.room_seq(room), "n"):
+        assert time.monotonic() < deadline, "the replica never caught up"
+        time.sleep(0.05)
+
+
 def test_seqs_never_repeat_after_failing_over_to_a_replica_that_lagged(
-    primary_and_replica: tuple[Redis, Redis],
+    two_servers: tuple[Redis, Redis],
 ) -> None:
-    primary, replica = primary_and_replica
+    primary, replica = two_servers
     reservations = CountingReservations()
     room = uid("room")
     on_primary = ledger(primary, reservations, block=10)
     first = sent(on_primary, room, 3)
-    deadline = time.monotonic() + 10
-    while replica.hget(keys.room_seq(room), "n") != b"3":  # replicated so far...
-        assert time.monotonic() < deadline, "the replica never caught up"
-        time.sleep(0.05)
+    _replicate(primary, replica, room)  # replicated so far...
     replica.execute_command("REPLICAOF", "NO", "ONE")  # ...then cut off: it lags
     lost = sent(on_primary, room, 4)  # acked on the primary, never replicated
     assert replica.hget(keys.room_seq(room), "n") == b"3"
     on_replica = ledger(replica, reservations, block=10)  # promoted: the stack points at it
     after = sent(on_replica, room, 5)
     assert min(after) > max(first + lost), (first, lost, after)
+
+
+def test_attaching_a_replica_does_not_restart_the_counters(
+    two_servers: tuple[Redis, Redis],
+) -> None:
+    """Attaching the first replica gives the primary a new replication id; the counters
+    must carry on (a restart would jump every room's seqs and pause its catch-up)."""
+    primary, replica = two_servers
+    seqs = ledger(primary, CountingReservations(), block=10)
+    room = uid("room")
+    before = sent(seqs, room, 3)
+    _replicate(primary, replica, room)
+    assert sent(seqs, room, 2) == [max(before) + 1, max(before) + 2]

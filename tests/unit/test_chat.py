@@ -268,3 +268,15 @@ def test_sync_frames_stay_under_the_frame_budget() -> None:
     assert all(len(json.dumps(f).encode()) < MAX_SYNC_FRAME_BYTES + 4096 for f in frames)
     assert [m["seq"] for f in frames for m in f["messages"]] == list(range(1, 101))
     assert [f["final"] for f in frames] == [False] * (len(frames) - 1) + [True]
+
+
+def test_an_ack_stands_when_live_delivery_fails_after_the_log_took_the_message(
+    world: World,
+) -> None:
+    def redis_down(user_ids: object) -> dict[str, list[str]]:
+        raise ConnectionError("redis went away")
+
+    world.registry.connections_of = redis_down  # type: ignore[method-assign]
+    ack = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    assert ack == sent(world, ALICE_PHONE, "m-1").ack()
+    assert len(world.log.records) == 1

@@ -228,19 +228,29 @@ class Messaging:
             self.log, message_record(self.topic, claim), client_msg_id=client_msg_id
         )
         self._confirm(claim)
-        return self.delivery.to_members(
-            members,
-            {"type": "message", "message": message.to_wire()},
-            exclude={caller.connection_id},
-            reply=(caller.connection_id, message.ack()),
-            what="message",
-            room_id=room_id,
-        )
+        try:
+            return self.delivery.to_members(
+                members,
+                {"type": "message", "message": message.to_wire()},
+                exclude={caller.connection_id},
+                reply=(caller.connection_id, message.ack()),
+                what="message",
+                room_id=room_id,
+            )
+        except Exception:
+            # Logged is acked, whatever fails now: an error here would make the phone resend,
+            # and a resend after Redis lost the claim would be a second message.
+            logger.exception(
+                "logged, but live delivery failed; acking anyway (members catch up)",
+                extra={"messageId": message.message_id, "seq": message.seq},
+            )
+            return message.ack()
 
     def _confirm(self, claim: Claim) -> None:
         """The log holds the message, so the ack stands whatever happens here: a failed
         confirmation only leaves its seq pending until it is given up (the stable seq waits
-        that long) and a resend re-logs the same message, which persist de-duplicates."""
+        that long), and a resend (none should come: it is acked) re-logs the same message,
+        which persist de-duplicates."""
         try:
             self.ledger.confirm(claim)
         except Exception:

@@ -2,7 +2,7 @@
 
 Per room, in one hash slot (`{roomId}`), so each step is one Lua script:
 - `seq` hash: the counter `n`, the `ceiling` a claimed MongoDB block covers, the Redis
-  incarnation `inc` (the server's replication id) the counter was made under, and `hold`;
+  incarnation `inc` (the server process's run_id) the counter was made under, and `hold`;
 - `pending` sorted set: seqs handed out whose message the log has not confirmed, scored by
   seq, each member `seq:allocatedAtMs`;
 - one `claim` hash per (sender, clientMsgId): the message it stands for, its seq, its pending
@@ -35,12 +35,15 @@ _NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
-# The incarnation: a promoted replica gets a new replication id. '' where INFO is not allowed.
+# The incarnation: the server process's run_id. A counter replicated to a replica carries its
+# primary's, so once that replica is promoted (it may lag) the counter is not trusted; a
+# restart (which may reload an old snapshot) gets a new one too. Attaching a replica changes
+# the replication id, not this. '' where INFO is not allowed in scripts.
 _INCARNATION = """
 local function incarnation()
-  local ok, info = pcall(redis.call, 'INFO', 'replication')
+  local ok, info = pcall(redis.call, 'INFO', 'server')
   if not ok or type(info) ~= 'string' then return '' end
-  return string.match(info, 'master_replid:(%w+)') or ''
+  return string.match(info, 'run_id:(%w+)') or ''
 end
 local function counter_ok(seq_key)
   local c = redis.call('HMGET', seq_key, 'n', 'inc')
