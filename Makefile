@@ -10,7 +10,7 @@ STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
 .PHONY: help dev up down status token room test test-unit test-integration test-e2e lint typecheck \
-        cfn-lint lock clean sam-venv sam-build sam-check openapi bench browser
+        cfn-lint lock clean sam-venv sam-build sam-check openapi bench browser chaos
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ test-e2e: $(STAMP) browser  ## the whole system through real clients
 
 test: lint typecheck cfn-lint sam-check browser  ## everything: lint, types, template, unit, integration, e2e
 	@MAYACHAT_SAM=$(SAM) $(PYTEST)
+
+chaos: $(STAMP)  ## fault injection on a stack of its own (~4 min); writes docs/reliability.md
+	@$(PY) -m mayachat_local.chaos --report docs/reliability.md
 
 # `sam build` as a team without Docker or python3.13 runs it: every resource builds with make
 # (layers/*/Makefile, functions/*/Makefile), the deps layer from arm64 wheels. PATH holds only
