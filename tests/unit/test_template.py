@@ -413,3 +413,15 @@ def test_env_json_overrides_only_declared_variables(template: dict[str, Any]) ->
             template, "AWS::Serverless::Function"
         )
         assert set(variables) <= declared, set(variables) - declared
+
+
+def test_persist_and_the_authorizer_keep_capacity_a_frame_flood_cannot_take(
+    template: dict[str, Any],
+) -> None:
+    for function, parameter in (
+        ("PersistFunction", "PersistReservedConcurrency"),
+        ("WsAuthorizerFunction", "AuthorizerReservedConcurrency"),
+    ):
+        reserved = props(template["Resources"][function])["ReservedConcurrentExecutions"]
+        assert reserved["Fn::If"][1] == {"Ref": parameter}  # 0 reserves none
+        assert template["Parameters"][parameter]["Default"] > 0
