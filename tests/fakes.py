@@ -7,7 +7,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from mayachat.chat import Delivery, Messaging, Receipts, Rooms, StablePublisher, Sync, Typing
+from mayachat.chat import (
+    Connections,
+    Delivery,
+    Messaging,
+    Receipts,
+    Rooms,
+    StablePublisher,
+    Sync,
+    Typing,
+)
+from mayachat.limits import Buckets, Limit, Limits
 from mayachat.log_schema import STABLE_SEQ_HEADER
 from mayachat.model import Message, ReceiptKind
 from mayachat.ports import Claim, Lag, LogPosition, LogRecord, LogUnavailable
@@ -17,8 +27,9 @@ class FakeRegistry:
     def __init__(self) -> None:
         self.user_of: dict[str, str] = {}
 
-    def register(self, connection_id: str, user_id: str) -> None:
+    def register(self, connection_id: str, user_id: str) -> int:
         self.user_of[connection_id] = user_id
+        return sum(1 for u in self.user_of.values() if u == user_id)
 
     def unregister(self, connection_id: str) -> str | None:
         return self.user_of.pop(connection_id, None)
@@ -103,6 +114,20 @@ class FakeLedger:
     def lag(self, room_id: str, durable: int) -> Lag:
         stable = self.stable(room_id)
         return Lag(stable if stable > durable else None, self.counters[room_id] > durable)
+
+
+class FakeRateLimiter:
+    """Token buckets without a clock: each bucket allows `burst` takes, then refuses."""
+
+    def __init__(self) -> None:
+        self.taken: dict[tuple[str, str], int] = defaultdict(int)
+
+    def take(self, user_id: str, buckets: Buckets) -> float:
+        if any(self.taken[(user_id, name)] >= limit.burst for name, limit in buckets):
+            return 1.0
+        for name, _ in buckets:
+            self.taken[(user_id, name)] += 1
+        return 0.0
 
 
 class FakeLog:
@@ -192,6 +217,16 @@ class World:
     archive: FakeArchive = field(default_factory=FakeArchive)
     cursors: FakeCursors = field(default_factory=FakeCursors)
     gateway: FakeGateway = field(default_factory=FakeGateway)
+    limiter: FakeRateLimiter = field(default_factory=FakeRateLimiter)
+    limits: Limits = field(
+        default_factory=lambda: Limits(
+            connection_frames=Limit(30, 10),
+            user_frames=Limit(60, 20),
+            connects=Limit(10, 0.5),
+            rest=Limit(60, 10),
+            max_connections=3,
+        )
+    )
 
     def __post_init__(self) -> None:
         self.directory = FakeDirectory(self.rooms_by_id)
@@ -200,6 +235,7 @@ class World:
         self.messaging = Messaging(
             "chat-messages", self.rooms, self.ledger, self.log, self.delivery
         )
+        self.connections = Connections(self.registry, self.limiter, self.limits)
         self.typing = Typing(self.rooms, self.delivery)
         self.receipts = Receipts(
             "message-persistence", self.rooms, self.ledger, self.cursors, self.log, self.delivery

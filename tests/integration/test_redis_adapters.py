@@ -13,6 +13,7 @@ from mayachat.adapters import redis_keys as keys
 from mayachat.adapters.redis_connections import CONNECTION_TTL_SECONDS, RedisConnectionRegistry
 from mayachat.adapters.redis_guards import RedisRateLimiter
 from mayachat.adapters.redis_rooms import RedisCursors, RedisMembershipCache
+from mayachat.limits import Limit
 from mayachat.model import ReceiptKind
 
 
@@ -94,8 +95,25 @@ def test_cursors_never_move_backwards(client: Redis) -> None:
     assert cursors.position(room, user, ReceiptKind.DELIVERED) is None
 
 
-def test_rate_limiter_allows_a_burst_then_refuses(client: Redis) -> None:
-    limiter = RedisRateLimiter(client, burst=5, per_second=0.001)
-    connection = uid("conn")
-    assert [limiter.allow(connection) for _ in range(7)] == [True] * 5 + [False] * 2
-    assert limiter.allow(uid("other"))  # buckets are per connection
+def test_rate_limiter_takes_from_every_bucket_or_none(client: Redis) -> None:
+    limiter = RedisRateLimiter(client)
+    user = uid("alice")
+    slow = Limit(burst=3, per_second=0.001)
+    wide = Limit(burst=4, per_second=0.001)
+    one = [("conn:c1", slow), ("frames", wide)]
+    two = [("conn:c2", slow), ("frames", wide)]
+    assert [limiter.take(user, one) for _ in range(4)][:3] == [0, 0, 0]  # c1's bucket: 3
+    assert limiter.take(user, two) == 0  # c2 has its own, the user's has one left...
+    wait = limiter.take(user, two)
+    assert wait > 0  # ...now the user's is empty: every connection of the user is refused
+    assert limiter.take(uid("bob"), one) == 0  # buckets are per user
+
+
+def test_rate_limiter_says_when_to_retry(client: Redis) -> None:
+    limiter = RedisRateLimiter(client)
+    user, bucket = uid("alice"), [("rest", Limit(burst=1, per_second=2.0))]
+    assert limiter.take(user, bucket) == 0
+    wait = limiter.take(user, bucket)
+    assert 0 < wait <= 0.5  # one token every 0.5 s
+    time.sleep(wait + 0.05)
+    assert limiter.take(user, bucket) == 0

@@ -280,3 +280,23 @@ def test_an_ack_stands_when_live_delivery_fails_after_the_log_took_the_message(
     ack = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
     assert ack == sent(world, ALICE_PHONE, "m-1").ack()
     assert len(world.log.records) == 1
+
+
+def test_a_user_has_at_most_so_many_open_connections(world: World) -> None:
+    for i in range(3):  # the fixture's limit is 3
+        world.connections.connect(Caller("carol", f"c-carol-{i}"))
+    with pytest.raises(ChatError) as refused:
+        world.connections.connect(Caller("carol", "c-carol-3"))
+    assert refused.value.code is ErrorCode.TOO_MANY_CONNECTIONS
+    assert "c-carol-3" not in world.registry.user_of  # refused, and not left registered
+    world.connections.connect(Caller("dave", "c-dave"))  # others are not affected
+
+
+def test_connection_attempts_are_limited_per_user(world: World) -> None:
+    for i in range(10):  # the connect bucket's burst
+        world.connections.connect(Caller("erin", f"c-{i}"))
+        world.connections.disconnect(f"c-{i}")
+    with pytest.raises(ChatError) as refused:
+        world.connections.connect(Caller("erin", "c-10"))
+    assert refused.value.code is ErrorCode.RATE_LIMITED
+    assert refused.value.retry_after is not None

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         Typing,
     )
     from mayachat.history import History
+    from mayachat.limits import Limits
     from mayachat.model import Message
     from mayachat.persistence import Persister
     from mayachat.ports import ChatReads, DeadLetters, EventLog, LogPosition, LogRecord, RateLimiter
@@ -169,8 +170,14 @@ def token_verifier() -> TokenVerifier:
 def rate_limiter() -> RateLimiter:
     from mayachat.adapters.redis_guards import RedisRateLimiter
 
-    s = settings()
-    return RedisRateLimiter(redis_client(), s.rate_limit_burst, s.rate_limit_per_second)
+    return RedisRateLimiter(redis_client())
+
+
+@cache
+def limits() -> Limits:
+    from mayachat.limits import Limits
+
+    return Limits.from_settings(settings())
 
 
 # -- building blocks -----------------------------------------------------------------------
@@ -229,7 +236,7 @@ def connections() -> Connections:
     from mayachat.adapters.redis_connections import RedisConnectionRegistry
     from mayachat.chat import Connections
 
-    return Connections(RedisConnectionRegistry(redis_client()))
+    return Connections(RedisConnectionRegistry(redis_client()), rate_limiter(), limits())
 
 
 @cache

@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger
 
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.ids import new_message_id
+from mayachat.limits import Limits
 from mayachat.log_schema import STABLE_EVENT, STABLE_SEQ_HEADER
 from mayachat.model import Caller, Message, Receipt, ReceiptKind, utc_now_iso
 from mayachat.ports import (
@@ -32,6 +33,7 @@ from mayachat.ports import (
     LogUnavailable,
     MembershipCache,
     MessageArchive,
+    RateLimiter,
     RoomDirectory,
     SendLedger,
     SequenceAllocator,
@@ -54,9 +56,25 @@ class Topics:
 @dataclass
 class Connections:
     registry: ConnectionRegistry
+    limiter: RateLimiter
+    limits: Limits
 
     def connect(self, caller: Caller) -> None:
-        self.registry.register(caller.connection_id, caller.user_id)
+        """Register the connection, within the user's limits: attempts per second and open
+        connections (a refusal is the handshake's answer: the socket never opens)."""
+        wait = self.limiter.take(caller.user_id, self.limits.connect())
+        if wait:
+            raise ChatError(
+                ErrorCode.RATE_LIMITED, "too many connection attempts", retry_after=wait
+            )
+        open_now = self.registry.register(caller.connection_id, caller.user_id)
+        if open_now > self.limits.max_connections:
+            self.registry.remove(caller.user_id, caller.connection_id)
+            raise ChatError(
+                ErrorCode.TOO_MANY_CONNECTIONS,
+                f"at most {self.limits.max_connections} open connections per user; "
+                "close one (or wait for an idle one to time out)",
+            )
         logger.info(
             "connected", extra={"userId": caller.user_id, "connectionId": caller.connection_id}
         )

@@ -14,7 +14,8 @@ class ErrorCode(StrEnum):
     FRAME_TOO_LARGE = "frame_too_large"  # the whole frame is over the size limit
     NOT_A_MEMBER = "not_a_member"  # the room does not exist or the caller is not in it
     INVALID_SEQ = "invalid_seq"  # a cursor beyond the room's latest message
-    RATE_LIMITED = "rate_limited"  # too many frames on this connection; slow down
+    RATE_LIMITED = "rate_limited"  # too many frames (this connection's or the user's); slow down
+    TOO_MANY_CONNECTIONS = "too_many_connections"  # $connect: the user has the most open
     UNAVAILABLE = "unavailable"  # the log (Kafka) did not take the message: retry
     INTERNAL = "internal_error"  # a bug: logged with the request id
 
@@ -22,11 +23,19 @@ class ErrorCode(StrEnum):
 class ChatError(Exception):
     """A refusal the client can act on; it becomes an error frame or a 4xx."""
 
-    def __init__(self, code: ErrorCode, message: str, *, client_msg_id: str | None = None):
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        client_msg_id: str | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.client_msg_id = client_msg_id
+        self.retry_after = retry_after  # seconds, when waiting that long makes a retry work
 
 
 class NotFound(Exception):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from mayachat.limits import Buckets
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.views import Cursor, Room, RoomStats
 
@@ -15,7 +16,9 @@ from mayachat.views import Cursor, Room, RoomStats
 class ConnectionRegistry(Protocol):
     """Who is connected where: user -> connections (several devices), connection -> user."""
 
-    def register(self, connection_id: str, user_id: str) -> None: ...
+    def register(self, connection_id: str, user_id: str) -> int:
+        """Remember the connection; the user's open connections, this one included."""
+        ...
 
     def unregister(self, connection_id: str) -> str | None:
         """Forget a connection; returns its user, or None if it was not known."""
@@ -155,7 +158,10 @@ class Cursors(Protocol):
 
 
 class RateLimiter(Protocol):
-    def allow(self, key: str) -> bool: ...
+    def take(self, user_id: str, buckets: Buckets) -> float:
+        """One token from each of the user's buckets, all or none: 0.0 when taken, else
+        the seconds until it would be (for Retry-After)."""
+        ...
 
 
 class ConnectionGateway(Protocol):

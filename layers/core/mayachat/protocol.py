@@ -111,4 +111,6 @@ def error_frame(error: ChatError) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "error", "code": error.code.value, "message": error.message}
     if error.client_msg_id:
         frame["clientMsgId"] = error.client_msg_id
+    if error.retry_after is not None:
+        frame["retryAfterMs"] = max(1, round(error.retry_after * 1000))
     return frame

@@ -78,9 +78,19 @@ class Settings(BaseModel):
     max_text_length: int = Field(default=4000, ge=1, le=30_000)
     max_frame_bytes: int = Field(default=32 * 1024, ge=1024, le=128 * 1024)
     sync_page_size: int = Field(default=100, ge=1, le=500)
-    # Per-connection token bucket: a burst of `rate_limit_burst` frames, refilled per second.
+    # Token buckets (mayachat.limits): a burst, refilled per second. Frames per connection...
     rate_limit_burst: int = Field(default=30, ge=1)
     rate_limit_per_second: float = Field(default=10.0, gt=0)
+    # ...and over all of a user's connections, so N sockets do not give N times the rate.
+    user_rate_limit_burst: int = Field(default=60, ge=1)
+    user_rate_limit_per_second: float = Field(default=20.0, gt=0)
+    # $connect attempts per user, and open connections per user (refused at the handshake).
+    connect_rate_limit_burst: int = Field(default=20, ge=1)
+    connect_rate_limit_per_second: float = Field(default=1.0, gt=0)
+    max_connections_per_user: int = Field(default=10, ge=1)
+    # REST calls per user.
+    rest_rate_limit_burst: int = Field(default=60, ge=1)
+    rest_rate_limit_per_second: float = Field(default=10.0, gt=0)
     # A resend with the same clientMsgId within this window gets the first ack back; after it
     # the same clientMsgId is a new message.
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)

@@ -29,7 +29,7 @@ class RedisConnectionRegistry:
     def __init__(self, client: Redis) -> None:
         self._redis = client
 
-    def register(self, connection_id: str, user_id: str) -> None:
+    def register(self, connection_id: str, user_id: str) -> int:
         now_ms = int(time.time() * 1000)
         mine = keys.user_connections(user_id)
         pipe = self._redis.pipeline(transaction=False)
@@ -40,7 +40,8 @@ class RedisConnectionRegistry:
         pipe.zadd(mine, {connection_id: now_ms})
         pipe.zremrangebyscore(mine, "-inf", f"({now_ms - CONNECTION_TTL_SECONDS * 1000}")
         pipe.expire(mine, CONNECTION_TTL_SECONDS)
-        pipe.execute()
+        pipe.zcard(mine)
+        return int(pipe.execute()[-1])
 
     def unregister(self, connection_id: str) -> str | None:
         raw = self._redis.hget(keys.connection(connection_id), "userId")

@@ -1,4 +1,4 @@
-"""Per-connection rate limits in Redis (send claims live with the room: sequence.py)."""
+"""Per-user rate limits in Redis: token buckets (mayachat.limits), several in one script."""
 
 from __future__ import annotations
 
@@ -7,30 +7,43 @@ import time
 from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
+from mayachat.limits import Buckets
 
-# Token bucket: ARGV = capacity, refill per second, now (ms). Returns 1 if a token was taken.
-_BUCKET_LUA = """
-local capacity = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or capacity
-local at = tonumber(state[2]) or now
-tokens = math.min(capacity, tokens + math.max(0, now - at) * rate / 1000)
-local allowed = 0
-if tokens >= 1 then tokens = tokens - 1; allowed = 1 end
-redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
-return allowed
+# Token buckets, all or none. KEYS: the buckets; ARGV: now (ms), then capacity and refill per
+# second of each. Returns 0 when a token was taken from every bucket, else the ms until it
+# would be (nothing is taken then).
+_BUCKETS_LUA = """
+local now = tonumber(ARGV[1])
+local tokens, wait = {}, 0
+for i, key in ipairs(KEYS) do
+  local capacity, rate = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local t = tonumber(state[1]) or capacity
+  local at = tonumber(state[2]) or now
+  t = math.min(capacity, t + math.max(0, now - at) * rate / 1000)
+  tokens[i] = t
+  if t < 1 then wait = math.max(wait, math.ceil((1 - t) * 1000 / rate)) end
+end
+for i, key in ipairs(KEYS) do
+  local capacity, rate = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local t = tokens[i]
+  if wait == 0 then t = t - 1 end
+  redis.call('HSET', key, 'tokens', t, 'at', now)
+  redis.call('PEXPIRE', key, math.ceil(capacity / rate * 1000) + 1000)
+end
+return wait
 """
 
 
 class RedisRateLimiter:
-    def __init__(self, client: Redis, burst: int, per_second: float) -> None:
-        self._take = client.register_script(_BUCKET_LUA)
-        self._burst = burst
-        self._rate = per_second
+    def __init__(self, client: Redis) -> None:
+        self._take = client.register_script(_BUCKETS_LUA)
 
-    def allow(self, key: str) -> bool:
-        now_ms = int(time.time() * 1000)
-        return bool(self._take(keys=[keys.rate_limit(key)], args=[self._burst, self._rate, now_ms]))
+    def take(self, user_id: str, buckets: Buckets) -> float:
+        args: list[float] = [int(time.time() * 1000)]
+        for _, limit in buckets:
+            args += [limit.burst, limit.per_second]
+        wait_ms = self._take(
+            keys=[keys.rate_limit(user_id, name) for name, _ in buckets], args=args
+        )
+        return int(wait_ms) / 1000

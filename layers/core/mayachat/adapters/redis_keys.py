@@ -46,5 +46,6 @@ def send_claim(room_id: str, sender_id: str, client_msg_id: str) -> str:
     return f"room:{{{room_id}}}:claim:{sender_id}:{client_msg_id}"
 
 
-def rate_limit(connection_id: str) -> str:
-    return f"rate:{{{connection_id}}}"
+def rate_limit(user_id: str, bucket: str) -> str:
+    """One of a user's token buckets: all in the user's slot, taken from in one script."""
+    return f"rate:{{{user_id}}}:{bucket}"

@@ -112,8 +112,16 @@ def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> 
         data: dict[str, Any] = {}
         try:
             caller = _caller(ctx.authorizer, ctx.connection_id)
-            if not bootstrap.rate_limiter().allow(caller.connection_id):
-                raise ChatError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
+            wait = bootstrap.rate_limiter().take(
+                caller.user_id, bootstrap.limits().frame(caller.connection_id)
+            )
+            if wait:
+                raise ChatError(
+                    ErrorCode.RATE_LIMITED,
+                    "too many frames; slow down",
+                    client_msg_id=echoable_client_msg_id(_frame_of(parsed, {}).get("clientMsgId")),
+                    retry_after=wait,
+                )
             settings = bootstrap.settings()
             data = decode_body(parsed.text(), settings.max_frame_bytes)
             if model is None:
@@ -157,7 +165,12 @@ def connect_route() -> LambdaHandler:
         logger.append_keys(
             route="$connect", connectionId=caller.connection_id, userId=caller.user_id
         )
-        bootstrap.connections().connect(caller)
+        try:
+            bootstrap.connections().connect(caller)
+        except ChatError as refused:
+            # A non-2xx $connect answer refuses the upgrade with that HTTP status.
+            logger.info("connection refused", extra={"code": refused.code.value})
+            return answer(error_frame(refused), status=429)
         return OK
 
     return handler

@@ -1,4 +1,6 @@
-"""Who is calling: the bearer token, verified the same way as the WebSocket authorizer.
+"""Who is calling: the bearer token, verified the same way as the WebSocket authorizer, and
+within their share: a token bucket per user (one Redis round trip), so one token flooding the
+API cannot starve everyone behind the stage-wide throttle.
 
 In AWS the HTTP API's JWT authorizer checks the token first; the app checks it again, so the
 identity never comes from anything but a verified token (never a path or body field).
@@ -6,6 +8,7 @@ identity never comes from anything but a verified token (never a path or body fi
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
@@ -24,11 +27,19 @@ def current_user(
     if credentials is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers=challenge)
     try:
-        return bootstrap.token_verifier().verify(credentials.credentials).user_id
+        user_id = bootstrap.token_verifier().verify(credentials.credentials).user_id
     except InvalidToken:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "invalid or expired token", headers=challenge
         ) from None
+    wait = bootstrap.rate_limiter().take(user_id, bootstrap.limits().rest_call())
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many requests from this user; retry after the Retry-After seconds",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
+    return user_id
 
 
 CurrentUser = Annotated[str, Depends(current_user)]

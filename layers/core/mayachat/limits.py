@@ -1,0 +1,51 @@
+"""Who may do how much: token buckets per user, so no account takes more than its share.
+
+Every bucket of a user lives in the user's Redis slot, so one atomic script checks and takes
+from all the buckets a request needs (a frame: its connection's and its user's) in one round
+trip. Settings give the numbers (`mayachat.settings`); docs/protocol.md lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mayachat.settings import Settings
+
+
+@dataclass(frozen=True)
+class Limit:
+    burst: int  # tokens when full
+    per_second: float  # refill
+
+
+Buckets = list[tuple[str, Limit]]  # (bucket name, its limit), all of one user
+
+
+@dataclass(frozen=True)
+class Limits:
+    connection_frames: Limit  # one connection
+    user_frames: Limit  # all of a user's connections together
+    connects: Limit  # $connect attempts of a user
+    rest: Limit  # REST calls of a user
+    max_connections: int  # open connections of a user
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Limits:
+        return cls(
+            connection_frames=Limit(s.rate_limit_burst, s.rate_limit_per_second),
+            user_frames=Limit(s.user_rate_limit_burst, s.user_rate_limit_per_second),
+            connects=Limit(s.connect_rate_limit_burst, s.connect_rate_limit_per_second),
+            rest=Limit(s.rest_rate_limit_burst, s.rest_rate_limit_per_second),
+            max_connections=s.max_connections_per_user,
+        )
+
+    def frame(self, connection_id: str) -> Buckets:
+        return [(f"conn:{connection_id}", self.connection_frames), ("frames", self.user_frames)]
+
+    def connect(self) -> Buckets:
+        return [("connect", self.connects)]
+
+    def rest_call(self) -> Buckets:
+        return [("rest", self.rest)]

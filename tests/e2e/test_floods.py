@@ -1,0 +1,117 @@
+"""One account cannot take more than its share (issue #13), through real clients: too many
+sockets are refused at the handshake, one user's frames are limited over all their sockets,
+one token flooding REST gets 429s, and other users keep working meanwhile."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from mayachat_local.devauth import mint
+from mayachat_local.gateway.server import LocalWebSocketGateway
+from mayachat_local.http_api.server import LocalHttpApi
+from mayachat_local.stack import function_environment
+from mayachat_local.threaded import run_in_thread
+from tests.e2e.conftest import E2E_ENV, TEMPLATE, Client
+
+Phone = Callable[[str], Client]
+MAX_CONNECTIONS = 10  # the default MAX_CONNECTIONS_PER_USER
+
+
+def test_more_sockets_than_the_cap_are_refused_at_the_handshake(
+    gateway: LocalWebSocketGateway, phone: Phone, users: Callable[[str], str]
+) -> None:
+    mallory = users("mallory")
+    phones = [phone(mallory) for _ in range(MAX_CONNECTIONS)]
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{gateway.url}?token={mint(mallory)}", open_timeout=20)
+    assert refused.value.response.status_code == 429
+    phones[0].ws.close()  # one closes ($disconnect runs)...
+    replacement = None
+    for _ in range(25):  # ...and a new one is let in once it is gone
+        try:
+            replacement = phone(mallory)
+            break
+        except InvalidStatus:
+            time.sleep(0.2)
+    assert replacement is not None
+    phone(users("alice"))  # other users are not affected (phone() round-trips a ping)
+
+
+def test_one_users_frames_are_limited_over_all_their_sockets(
+    phone: Phone, new_room: Callable[..., str], users: Callable[[str], str]
+) -> None:
+    mallory, alice, bob = users("mallory"), users("alice"), users("bob")
+    room = new_room(mallory, alice, bob)
+    sockets = [phone(mallory) for _ in range(4)]
+    for i in range(28):  # under each socket's burst of 30, over the user's 60 (and its refill)
+        for s in sockets:
+            s.send({"action": "typing", "roomId": room, "isTyping": i % 2 == 0})
+    refusals = []
+    for s in sockets:
+        try:
+            refusals.append(s.expect("error", code="rate_limited", timeout=5))
+        except AssertionError:
+            continue
+    assert refusals, "4 sockets x 28 frames: the user's bucket must refuse some"
+    assert all(r["retryAfterMs"] > 0 for r in refusals)
+    bob_phone = phone(bob)
+    assert bob_phone.send_text(room, "still here")["seq"] > 0  # others keep sending
+
+
+def test_a_refused_send_names_the_message_to_resend(
+    phone: Phone, new_room: Callable[..., str], users: Callable[[str], str]
+) -> None:
+    mallory = phone(users("mallory"))
+    room = new_room(mallory.user, users("alice"))
+    sent = [uuid.uuid4().hex[:16] for _ in range(60)]  # twice the connection's burst
+    for cmid in sent:
+        mallory.send(
+            {
+                "action": "sendMessage",
+                "roomId": room,
+                "clientMsgId": cmid,
+                "content": {"type": "text", "text": "x"},
+            }
+        )
+    refused = mallory.expect("error", code="rate_limited")
+    assert refused["clientMsgId"] in sent  # the phone knows which message to resend
+    assert refused["retryAfterMs"] > 0
+
+
+@pytest.fixture(scope="module")
+def rest_api(
+    gateway: LocalWebSocketGateway, stack_endpoints: dict[str, str]
+) -> Iterator[LocalHttpApi]:
+    env = {
+        **function_environment(stack_endpoints),
+        **E2E_ENV,
+        "WEBSOCKET_MANAGEMENT_ENDPOINT": gateway.management_endpoint,
+    }
+    with run_in_thread(LocalHttpApi(TEMPLATE, port=0, env_overrides=env)) as api:
+        yield api
+
+
+def test_one_token_flooding_rest_gets_429s_and_others_do_not(
+    rest_api: LocalHttpApi, users: Callable[[str], str]
+) -> None:
+    import httpx
+
+    mallory, alice = users("mallory"), users("alice")
+    with httpx.Client(base_url=rest_api.url, timeout=20) as http:
+        answers = [
+            http.get("/api/rooms", headers={"Authorization": f"Bearer {mint(mallory)}"})
+            for _ in range(80)
+        ]
+        statuses = [a.status_code for a in answers]
+        assert statuses.count(200) >= 60  # the burst...
+        limited = [a for a in answers if a.status_code == 429]
+        assert limited, statuses  # ...then 429s
+        assert int(limited[0].headers["Retry-After"]) >= 1
+        other = http.get("/api/rooms", headers={"Authorization": f"Bearer {mint(alice)}"})
+        assert other.status_code == 200
