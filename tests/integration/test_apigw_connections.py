@@ -16,6 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.credentials import Credentials
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from mayachat.adapters import apigw_connections
@@ -58,6 +59,18 @@ def test_posts_reach_their_connections_and_gone_ones_are_reported(
         assert gone == {closed_id, "AAAAAAAAAAAAAAA="}
         for ws, cid in pairs:
             assert ws.recv(timeout=10) == f"to {cid}"
+
+
+def test_close_ends_the_connection_and_it_is_gone_after(
+    gateway: LocalWebSocketGateway,
+) -> None:
+    posts = ApiGatewayConnections(gateway.management_endpoint, "us-east-1", credentials=CREDENTIALS)
+    with phone(gateway) as (ws, connection_id):
+        posts.close(connection_id)
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+        assert posts.post_many([(connection_id, b"late")]) == {connection_id}
+        posts.close(connection_id)  # closing a gone one is fine
 
 
 def test_a_refused_post_is_logged_not_reported_gone(

@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
-from mayachat.auth import InvalidToken, TokenVerifier
+from mayachat.auth import Identity, InvalidToken, TokenVerifier
 from mayachat.settings import ConfigError
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
@@ -35,8 +35,9 @@ def verifier() -> TokenVerifier:
     return TokenVerifier(issuer=ISSUER, audience=AUDIENCE, dev_secret=SECRET)
 
 
-def test_a_good_token_yields_its_subject(verifier: TokenVerifier) -> None:
-    assert verifier.verify(token()).user_id == "alice"
+def test_a_good_token_yields_its_subject_and_expiry(verifier: TokenVerifier) -> None:
+    exp = int(time.time()) + 600
+    assert verifier.verify(token(exp=exp)) == Identity(user_id="alice", expires_at=exp)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +50,9 @@ def test_a_good_token_yields_its_subject(verifier: TokenVerifier) -> None:
         token(aud="someone-else"),
         token(iss="https://evil.example"),
         token(sub=None),
+        token(sub="x" * 129),
+        token(sub="alice smith"),
+        token(sub="bob\u0000"),
         token(exp=None),
         jwt.encode(
             {"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 600},
@@ -64,6 +68,9 @@ def test_a_good_token_yields_its_subject(verifier: TokenVerifier) -> None:
         "wrong-aud",
         "wrong-iss",
         "no-sub",
+        "sub-too-long",
+        "sub-with-a-space",
+        "sub-with-a-nul",
         "no-exp",
         "wrong-key",
     ],

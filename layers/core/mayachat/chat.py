@@ -153,6 +153,15 @@ class Delivery:
         self.post(posts, owners, what=what, room_id=room_id)
         return answer
 
+    def end(self, caller: Caller, frame: dict[str, Any]) -> None:
+        """Tell the caller why, then close its connection (a route response would come too
+        late: the socket is closed by then)."""
+        owner = {caller.connection_id: caller.user_id}
+        self.post([(caller.connection_id, encode(frame))], owner, what="close")
+        self.gateway.close(caller.connection_id)
+        self.registry.remove(caller.user_id, caller.connection_id)
+        logger.info("connection closed by the server", extra={"connectionId": caller.connection_id})
+
     def post(
         self,
         posts: list[tuple[str, bytes]],

@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     NOT_A_MEMBER = "not_a_member"  # the room does not exist or the caller is not in it
     INVALID_SEQ = "invalid_seq"  # a cursor beyond the room's latest message
     RATE_LIMITED = "rate_limited"  # too many frames (this connection's or the user's); slow down
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 - a code, not a secret: the socket closes
     TOO_MANY_CONNECTIONS = "too_many_connections"  # $connect: the user has the most open
     UNAVAILABLE = "unavailable"  # the log (Kafka) did not take the message: retry
     INTERNAL = "internal_error"  # a bug: logged with the request id

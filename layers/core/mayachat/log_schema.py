@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from mayachat.model import USER_ID_PATTERN
 from mayachat.protocol import ClientMsgId, RoomId
 
 # The header that carries a room's stable seq on a message record, and the event of a record
@@ -15,7 +16,8 @@ STABLE_SEQ_HEADER = "stableSeq"
 STABLE_EVENT = "room.stable"
 
 Seq = Annotated[StrictInt, Field(ge=0)]
-UserId = Annotated[str, Field(min_length=1, max_length=256)]
+# The one rule for user ids: tokens whose `sub` breaks it are refused at the door.
+UserId = Annotated[str, Field(pattern=USER_ID_PATTERN)]
 IsoTime = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")]
 
 

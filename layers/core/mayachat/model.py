@@ -7,6 +7,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+# The one rule for user ids: tokens' `sub` (refused at the door otherwise), REST paths and
+# log records alike.
+USER_ID_PATTERN = r"^[A-Za-z0-9_.@:|+-]{1,128}$"
+# Clock skew allowed on a token's expiry, at the door and on an open socket.
+TOKEN_LEEWAY_SECONDS = 30
+
 
 def utc_now_iso() -> str:
     """ISO 8601 with milliseconds and a Z, as the protocol's createdAt."""

@@ -174,6 +174,10 @@ class ConnectionGateway(Protocol):
         """
         ...
 
+    def close(self, connection_id: str) -> None:
+        """Close the connection (the server side of it); a gone one is fine."""
+        ...
+
 
 class StoreOutcome(StrEnum):
     STORED = "stored"  # written now

@@ -67,8 +67,16 @@ class ApiGatewayConnections:
         gone = self._pool.map(lambda post: self._post(*post), posts)
         return {cid for (cid, _), is_gone in zip(posts, gone, strict=True) if is_gone}
 
+    def close(self, connection_id: str) -> None:
+        self._call("DELETE", connection_id, b"")
+
     def _post(self, connection_id: str, data: bytes) -> bool:
         """Post one frame; True if the connection is gone."""
+        return self._call("POST", connection_id, data)
+
+    def _call(self, method: str, connection_id: str, data: bytes) -> bool:
+        """One @connections call, retried on throttling and 5xx; True if the connection is
+        gone (410)."""
         path = f"{self._stage_path}/@connections/{quote(connection_id, safe='')}"
         signer = self._signer()
         if signer is None:
@@ -82,7 +90,7 @@ class ApiGatewayConnections:
             if attempt:
                 time.sleep(_backoff(attempt))
             try:
-                status, reason = self._send(signer, path, data)
+                status, reason = self._send(signer, method, path, data)
             except (OSError, http.client.HTTPException) as exc:
                 self._drop_connection()
                 status, reason = 0, f"{type(exc).__name__}: {exc}"
@@ -106,11 +114,11 @@ class ApiGatewayConnections:
                 self._sigv4 = SigV4Auth(credentials, "execute-api", self._region)
         return self._sigv4
 
-    def _send(self, signer: SigV4Auth, path: str, data: bytes) -> tuple[int, str]:
-        request = AWSRequest(method="POST", url=self._endpoint + path, data=data)
+    def _send(self, signer: SigV4Auth, method: str, path: str, data: bytes) -> tuple[int, str]:
+        request = AWSRequest(method=method, url=self._endpoint + path, data=data)
         signer.add_auth(request)
         connection = self._connection()
-        connection.request("POST", path, body=data, headers=dict(request.headers.items()))
+        connection.request(method, path, body=data, headers=dict(request.headers.items()))
         response = connection.getresponse()
         body = response.read()  # read fully: the connection is reused
         if response.status < 300:

@@ -13,6 +13,7 @@ on the socket -- no @connections round trip for an ack, a pong or an error.
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -31,7 +32,7 @@ from pydantic import Field
 
 from mayachat import bootstrap
 from mayachat.errors import ChatError, ErrorCode
-from mayachat.model import Caller
+from mayachat.model import TOKEN_LEEWAY_SECONDS, Caller
 from mayachat.protocol import (
     Frame,
     decode_body,
@@ -84,6 +85,16 @@ def _caller(authorizer: dict[str, Any], connection_id: str) -> Caller:
     return Caller(user_id=user_id, connection_id=connection_id)
 
 
+def _token_expired(authorizer: dict[str, Any]) -> bool:
+    """The authorizer put the token's exp in the context (API Gateway passes it as a string);
+    connections opened before that have none and run to their 2 h lifetime."""
+    try:
+        expires_at = float(authorizer["tokenExpiresAt"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return time.time() > expires_at + TOKEN_LEEWAY_SECONDS
+
+
 def _frame_of(event: MessageEvent, decoded: dict[str, Any]) -> dict[str, Any]:
     """The frame, for echoing its clientMsgId: decoded already, or decoded now (a store can
     fail before the frame is read: the rate limit is the first Redis call)."""
@@ -112,6 +123,13 @@ def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> 
         data: dict[str, Any] = {}
         try:
             caller = _caller(ctx.authorizer, ctx.connection_id)
+            if _token_expired(ctx.authorizer):
+                expired = ChatError(
+                    ErrorCode.TOKEN_EXPIRED,
+                    "this connection's token has expired: reconnect with a fresh token",
+                )
+                bootstrap.delivery().end(caller, error_frame(expired))
+                return OK
             wait = bootstrap.rate_limiter().take(
                 caller.user_id, bootstrap.limits().frame(caller.connection_id)
             )

@@ -8,12 +8,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from mayachat.model import Message
+from mayachat.model import USER_ID_PATTERN, Message
 from mayachat.protocol import RoomId
 from mayachat.room_admin import RoomListing
 from mayachat.views import Room
 
-USER_ID_PATTERN = r"^[A-Za-z0-9_.@:|+-]{1,128}$"
 MESSAGE_ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 ROOM_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 

@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mayachat import bootstrap
-from mayachat.auth import InvalidToken
+from mayachat.auth import InvalidToken, VerifierUnavailable
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT; its `sub` is the user id")
 
@@ -31,6 +31,13 @@ def current_user(
     except InvalidToken:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "invalid or expired token", headers=challenge
+        ) from None
+    except VerifierUnavailable:
+        # The token may be fine: never a 401 that makes the app throw it away.
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "cannot verify tokens right now; retry",
+            headers={"Retry-After": "2"},
         ) from None
     wait = bootstrap.rate_limiter().take(user_id, bootstrap.limits().rest_call())
     if wait:
