@@ -50,12 +50,20 @@ class FakeRegistry:
 class FakeMembershipCache:
     def __init__(self) -> None:
         self.rooms: dict[str, frozenset[str]] = {}
+        self.fences: dict[str, int] = {}
 
     def get(self, room_id: str) -> frozenset[str] | None:
         return self.rooms.get(room_id)
 
-    def put(self, room_id: str, members: frozenset[str]) -> None:
+    def put(self, room_id: str, members: frozenset[str], version: int) -> bool:
+        if version < self.fences.get(room_id, 0):
+            return False
         self.rooms[room_id] = members
+        return True
+
+    def fence(self, room_id: str, version: int) -> None:
+        self.fences[room_id] = max(self.fences.get(room_id, 0), version)
+        self.rooms.pop(room_id, None)
 
 
 class FakeDirectory:
@@ -63,9 +71,10 @@ class FakeDirectory:
         self.rooms = {r: frozenset(m) for r, m in (rooms or {}).items()}
         self.reads = 0
 
-    def members(self, room_id: str) -> frozenset[str] | None:
+    def members(self, room_id: str) -> tuple[frozenset[str], int] | None:
         self.reads += 1
-        return self.rooms.get(room_id)
+        members = self.rooms.get(room_id)
+        return (members, 0) if members is not None else None
 
 
 class FakeLedger:

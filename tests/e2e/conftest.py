@@ -18,6 +18,7 @@ from mayachat_local.config import StackConfig
 from mayachat_local.devauth import mint
 from mayachat_local.esm import LocalEventSourceMappings
 from mayachat_local.gateway.server import LocalWebSocketGateway
+from mayachat_local.http_api.server import LocalHttpApi
 from mayachat_local.stack import function_environment
 from mayachat_local.threaded import run_in_thread
 
@@ -137,6 +138,20 @@ def phone(gateway: LocalWebSocketGateway) -> Iterator[Callable[[str], Client]]:
             return client
 
         yield open_phone
+
+
+@pytest.fixture(scope="session")
+def rest_api(
+    gateway: LocalWebSocketGateway, stack_endpoints: dict[str, str]
+) -> Iterator[LocalHttpApi]:
+    """The REST function over HTTP (Mangum, HTTP API v2 events), posting to the gateway."""
+    env = {
+        **function_environment(stack_endpoints),
+        **E2E_ENV,
+        "WEBSOCKET_MANAGEMENT_ENDPOINT": gateway.management_endpoint,
+    }
+    with run_in_thread(LocalHttpApi(TEMPLATE, port=0, env_overrides=env)) as api:
+        yield api
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -15,9 +15,7 @@ from websockets.sync.client import connect
 from mayachat_local.devauth import mint
 from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.http_api.server import LocalHttpApi
-from mayachat_local.stack import function_environment
-from mayachat_local.threaded import run_in_thread
-from tests.e2e.conftest import E2E_ENV, TEMPLATE, Client
+from tests.e2e.conftest import Client
 
 Phone = Callable[[str], Client]
 MAX_CONNECTIONS = 10  # the default MAX_CONNECTIONS_PER_USER
@@ -82,19 +80,6 @@ def test_a_refused_send_names_the_message_to_resend(
     refused = mallory.expect("error", code="rate_limited")
     assert refused["clientMsgId"] in sent  # the phone knows which message to resend
     assert refused["retryAfterMs"] > 0
-
-
-@pytest.fixture(scope="module")
-def rest_api(
-    gateway: LocalWebSocketGateway, stack_endpoints: dict[str, str]
-) -> Iterator[LocalHttpApi]:
-    env = {
-        **function_environment(stack_endpoints),
-        **E2E_ENV,
-        "WEBSOCKET_MANAGEMENT_ENDPOINT": gateway.management_endpoint,
-    }
-    with run_in_thread(LocalHttpApi(TEMPLATE, port=0, env_overrides=env)) as api:
-        yield api
 
 
 def test_one_token_flooding_rest_gets_429s_and_others_do_not(

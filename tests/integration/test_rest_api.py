@@ -143,13 +143,59 @@ def test_membership_changes_reach_the_websocket_cache(rest: TestClient, auth: Au
     added = rest.post(f"/api/rooms/{room}/members", json={"userIds": [carol]}, headers=auth(alice))
     assert carol in added.json()["members"]
     assert carol in rooms.members(room)
-    assert (
-        rest.delete(f"/api/rooms/{room}/members/{bob}", headers=auth(carol)).status_code == 403
-    )  # only the creator
+    refused = rest.delete(f"/api/rooms/{room}/members/{bob}", headers=auth(carol))
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_allowed")  # a member
     assert (
         rest.delete(f"/api/rooms/{room}/members/{bob}", headers=auth(bob)).status_code == 204
     )  # leaving is allowed
     assert bob not in rooms.members(room)
+
+
+def test_roles_owner_admins_members_and_an_owner_who_leaves(rest: TestClient, auth: Auth) -> None:
+    owner, admin, member, outsider = users("olga", "adam", "mia", "eve")
+    room = create_room(rest, auth, owner, [admin, member])
+
+    def add(actor: str, who: str) -> int:
+        return rest.post(
+            f"/api/rooms/{room}/members", json={"userIds": [who]}, headers=auth(actor)
+        ).status_code
+
+    def role(actor: str, who: str, value: str) -> int:
+        return rest.put(
+            f"/api/rooms/{room}/members/{who}", json={"role": value}, headers=auth(actor)
+        ).status_code
+
+    assert rest.get(f"/api/rooms/{room}", headers=auth(member)).json()["roles"] == {owner: "owner"}
+    assert add(member, outsider) == 403  # a plain member adds nobody
+    assert role(member, admin, "admin") == 403
+    assert role(owner, admin, "admin") == 200
+    assert add(admin, outsider) == 200  # an admin adds
+    assert rest.delete(f"/api/rooms/{room}/members/{owner}", headers=auth(admin)).status_code == 403
+    assert (
+        rest.delete(f"/api/rooms/{room}/members/{outsider}", headers=auth(admin)).status_code == 204
+    )
+    assert rest.delete(f"/api/rooms/{room}/members/{owner}", headers=auth(owner)).status_code == 204
+    after = rest.get(f"/api/rooms/{room}", headers=auth(admin)).json()
+    assert after["roles"] == {admin: "owner"}  # the owner left: the admin owns it now
+    assert owner not in after["members"]
+
+
+def test_a_removal_takes_effect_at_once_even_against_a_stale_refill(
+    rest: TestClient, auth: Auth
+) -> None:
+    """A reader that read the members before the removal must not put them back in the cache
+    (it would re-admit the removed member for the cache's whole TTL)."""
+    owner, victim = users("olga", "vic")
+    room = create_room(rest, auth, owner, [victim])
+    directory = bootstrap._mongo_rooms()
+    stale = directory.members(room)  # a WebSocket function read MongoDB just before...
+    assert stale is not None
+    assert (
+        rest.delete(f"/api/rooms/{room}/members/{victim}", headers=auth(owner)).status_code == 204
+    )
+    cache = bootstrap.rooms().cache
+    assert not cache.put(room, *stale)  # ...and its put comes after the change: refused
+    assert victim not in bootstrap.rooms().members(room)
 
 
 @pytest.mark.parametrize(

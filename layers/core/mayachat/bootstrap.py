@@ -341,6 +341,8 @@ def room_admin() -> RoomAdmin:
         chat_reads(),
         MongoRooms(indexed_database()),
         RedisMembershipCache(redis_client(), settings().membership_cache_seconds),
+        # None where no WebSocket API is configured (`make room` on the command line).
+        delivery() if settings().websocket_management_endpoint else None,
     )
 
 
@@ -349,7 +351,7 @@ def room_admin() -> RoomAdmin:
 # room, or for sync: these stand-ins build the adapter (and import pymongo, ~0.1 s) on their
 # first call, so most cold starts never pay for it.
 class _LazyRoomDirectory:
-    def members(self, room_id: str) -> frozenset[str] | None:
+    def members(self, room_id: str) -> tuple[frozenset[str], int] | None:
         return _mongo_rooms().members(room_id)
 
 

@@ -94,9 +94,12 @@ class Rooms:
     def members(self, room_id: str) -> frozenset[str]:
         members = self.cache.get(room_id)
         if members is None:
-            members = self.directory.members(room_id) or frozenset()
+            found = self.directory.members(room_id)
+            if found is None:
+                return frozenset()
+            members, version = found
             if members:
-                self.cache.put(room_id, members)
+                self.cache.put(room_id, members, version)
         return members
 
     def require_member(

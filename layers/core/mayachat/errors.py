@@ -44,7 +44,11 @@ class NotFound(Exception):
 
 
 class Forbidden(Exception):
-    """The caller is known to be in the room but may not do this."""
+    """The caller is known to be in the room but may not do this; `code` says which rule."""
+
+    def __init__(self, message: str, code: str = "forbidden") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Invalid(ValueError):

@@ -38,18 +38,26 @@ SeqRange = tuple[int, int]
 
 
 class MembershipCache(Protocol):
+    """A room's members, versioned (RoomMembers' version): never an older list than the
+    newest a writer fenced."""
+
     def get(self, room_id: str) -> frozenset[str] | None: ...
 
-    def put(self, room_id: str, members: frozenset[str]) -> None: ...
+    def put(self, room_id: str, members: frozenset[str], version: int) -> bool:
+        """Cache the list unless a newer version was fenced; whether it was cached."""
+        ...
 
-    def invalidate(self, room_id: str) -> None: ...
+    def fence(self, room_id: str, version: int) -> None:
+        """A change to `version` is about to be written: drop the cached list and refuse
+        any older one from now on."""
+        ...
 
 
 class RoomDirectory(Protocol):
     """The durable record of rooms and their members (MongoDB)."""
 
-    def members(self, room_id: str) -> frozenset[str] | None:
-        """The room's members, or None when there is no such room."""
+    def members(self, room_id: str) -> tuple[frozenset[str], int] | None:
+        """The room's members and their version, or None when there is no such room."""
         ...
 
 
@@ -252,6 +260,12 @@ class RoomWrites(Protocol):
         """Insert the room; False if a room with its id exists already."""
         ...
 
-    def add_members(self, room_id: str, user_ids: Sequence[str]) -> None: ...
+    def add_members(self, room_id: str, user_ids: Sequence[str], version: int) -> Room | None:
+        """Add them; the room after, or None if it is gone."""
+        ...
 
-    def remove_member(self, room_id: str, user_id: str) -> None: ...
+    def remove_member(
+        self, room_id: str, user_id: str, roles: Mapping[str, str], version: int
+    ) -> Room | None: ...
+
+    def set_roles(self, room_id: str, roles: Mapping[str, str], version: int) -> Room | None: ...

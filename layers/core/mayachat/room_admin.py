@@ -1,21 +1,38 @@
 """Rooms: create (a direct room between two users is unique), list, read, change members.
 
-Every change of members also drops the room's membership cache in Redis, which the
-WebSocket path checks on every frame.
+Group rooms have roles (mayachat.roles). A change of members takes effect at once for the
+WebSocket path, which checks the Redis membership cache on every frame: the cache is fenced
+at the change's version before MongoDB is written (a reader that read the old list cannot
+put it back), then given the new list. The room's online members get `member.added`,
+`member.removed` and `member.role` frames (a removed member gets its own removal too).
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from aws_lambda_powertools import Logger
+
+from mayachat.chat import Delivery
 from mayachat.errors import Forbidden, Invalid, NotFound
 from mayachat.history import unread_ranges
 from mayachat.ports import ChatReads, MembershipCache, RoomWrites
+from mayachat.roles import (
+    Role,
+    may_add,
+    may_remove,
+    may_set_role,
+    roles_with,
+    roles_without,
+)
 from mayachat.views import Cursor, Room, RoomType
+
+logger = Logger(child=True)
 
 MAX_GROUP_MEMBERS = 1000
 
@@ -38,6 +55,7 @@ class RoomAdmin:
     reads: ChatReads
     writes: RoomWrites
     cache: MembershipCache
+    delivery: Delivery | None  # None: nobody is told (no WebSocket API here)
 
     def create(
         self, creator: str, kind: RoomType, members: Sequence[str], name: str | None = None
@@ -58,6 +76,7 @@ class RoomAdmin:
             created_by=creator,
             created_at=datetime.now(UTC),
             name=name,
+            roles={creator: Role.OWNER} if kind is RoomType.GROUP else {},
         )
         if self.writes.create(room):
             return room, True
@@ -84,22 +103,78 @@ class RoomAdmin:
         return room
 
     def add_members(self, user_id: str, room_id: str, user_ids: Sequence[str]) -> Room:
-        room = self.get(user_id, room_id)
-        if room.type is RoomType.DIRECT:
-            raise Invalid("a direct room's members cannot change")
-        if len(set(room.members) | set(user_ids)) > MAX_GROUP_MEMBERS:
+        room = self._group_of_member(user_id, room_id)
+        if not may_add(room, user_id):
+            raise Forbidden("only the room's owner and admins add members", "not_allowed")
+        new = [u for u in dict.fromkeys(user_ids) if u not in room.members]
+        if len(room.members) + len(new) > MAX_GROUP_MEMBERS:
             raise Invalid(f"a group has at most {MAX_GROUP_MEMBERS} members")
-        self.writes.add_members(room_id, list(user_ids))
-        self.cache.invalidate(room_id)
-        return self.get(user_id, room_id)
+        if not new:
+            return room
+        changed = self._change(room_id, lambda v: self.writes.add_members(room_id, new, v))
+        self._tell(changed, {"type": "member.added", "userIds": new, "by": user_id})
+        return changed
 
     def remove_member(self, user_id: str, room_id: str, member: str) -> None:
+        room = self._group_of_member(user_id, room_id)
+        if member not in room.members:
+            raise NotFound(f"member {member}")
+        if not may_remove(room, user_id, member):
+            raise Forbidden(
+                "only the owner removes admins; owners and admins remove members", "not_allowed"
+            )
+        roles = roles_without(room, member)
+        changed = self._change(
+            room_id, lambda v: self.writes.remove_member(room_id, member, roles, v)
+        )
+        event = {"type": "member.removed", "userId": member, "by": user_id}
+        self._tell(changed, event, also=[member])
+
+    def set_role(self, user_id: str, room_id: str, member: str, role: Role) -> Room:
+        room = self._group_of_member(user_id, room_id)
+        if member not in room.members:
+            raise NotFound(f"member {member}")
+        if not may_set_role(room, user_id, member, role):
+            raise Forbidden(
+                "the owner names and demotes admins; an admin may promote a member",
+                "not_allowed",
+            )
+        roles = roles_with(room, member, role)
+        changed = self._change(room_id, lambda v: self.writes.set_roles(room_id, roles, v))
+        self._tell(changed, {"type": "member.role", "userId": member, "role": role.value})
+        return changed
+
+    def _group_of_member(self, user_id: str, room_id: str) -> Room:
         room = self.get(user_id, room_id)
         if room.type is RoomType.DIRECT:
             raise Invalid("a direct room's members cannot change")
-        if member != user_id and user_id != room.created_by:
-            raise Forbidden("only the room's creator can remove other members")
-        if member not in room.members:
-            raise NotFound(f"member {member}")
-        self.writes.remove_member(room_id, member)
-        self.cache.invalidate(room_id)
+        return room
+
+    def _change(self, room_id: str, write: Callable[[int], Room | None]) -> Room:
+        """Fence the cache at a new version, write, then cache the new list: no moment at
+        which a removed member is let in again. A failure anywhere leaves the cache empty or
+        fenced, never stale; the change is safe to retry."""
+        version = time.time_ns()
+        self.cache.fence(room_id, version)
+        changed = write(version)
+        if changed is None:
+            raise NotFound(f"room {room_id}")
+        self.cache.put(room_id, frozenset(changed.members), version)
+        return changed
+
+    def _tell(self, room: Room, event: Mapping[str, object], also: Sequence[str] = ()) -> None:
+        """Best effort: the change is written; a phone that missed the frame sees it in
+        GET /api/rooms/{roomId}."""
+        if self.delivery is None:
+            return
+        try:
+            self.delivery.to_members(
+                [*room.members, *also],
+                {**event, "roomId": room.room_id},
+                what=str(event["type"]),
+                room_id=room.room_id,
+            )
+        except Exception:
+            logger.warning(
+                "could not tell the members", extra={"roomId": room.room_id}, exc_info=True
+            )

@@ -27,6 +27,11 @@ class Room:
     stable_seq: int = 0
     last_message: dict[str, Any] | None = None
     updated_at: datetime | None = None
+    # Group rooms: userId -> "owner" | "admin" (everyone else a plain member); mayachat.roles.
+    roles: dict[str, str] = field(default_factory=dict)
+    # Bumped by every change of members (a time in ns): the membership cache never takes an
+    # older list than the newest it was told about.
+    members_version: int = 0
 
 
 @dataclass(frozen=True)

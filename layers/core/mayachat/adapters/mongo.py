@@ -5,11 +5,11 @@ Only operations MongoDB, Atlas and FerretDB v1 all support (no transactions, no 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -92,9 +92,9 @@ class MongoRooms:
     def __init__(self, db: Database[Document]) -> None:
         self._rooms = db[ROOMS]
 
-    def members(self, room_id: str) -> frozenset[str] | None:
-        doc = self._rooms.find_one({"_id": room_id}, {"members": 1})
-        return frozenset(doc["members"]) if doc else None
+    def members(self, room_id: str) -> tuple[frozenset[str], int] | None:
+        doc = self._rooms.find_one({"_id": room_id}, {"members": 1, "membersVersion": 1})
+        return (frozenset(doc["members"]), int(doc.get("membersVersion", 0))) if doc else None
 
     def create(self, room: Room) -> bool:
         try:
@@ -103,13 +103,34 @@ class MongoRooms:
             return False
         return True
 
-    def add_members(self, room_id: str, user_ids: Sequence[str]) -> None:
-        self._rooms.update_one(
-            {"_id": room_id}, {"$addToSet": {"members": {"$each": list(user_ids)}}}
+    def add_members(self, room_id: str, user_ids: Sequence[str], version: int) -> Room | None:
+        return self._change(
+            room_id,
+            {
+                "$addToSet": {"members": {"$each": list(user_ids)}},
+                "$set": {"membersVersion": version},
+            },
         )
 
-    def remove_member(self, room_id: str, user_id: str) -> None:
-        self._rooms.update_one({"_id": room_id}, {"$pull": {"members": user_id}})
+    def remove_member(
+        self, room_id: str, user_id: str, roles: Mapping[str, str], version: int
+    ) -> Room | None:
+        return self._change(
+            room_id,
+            {
+                "$pull": {"members": user_id},
+                "$set": {"roles": dict(roles), "membersVersion": version},
+            },
+        )
+
+    def set_roles(self, room_id: str, roles: Mapping[str, str], version: int) -> Room | None:
+        return self._change(room_id, {"$set": {"roles": dict(roles), "membersVersion": version}})
+
+    def _change(self, room_id: str, update: Document) -> Room | None:
+        doc = self._rooms.find_one_and_update(
+            {"_id": room_id}, update, return_document=ReturnDocument.AFTER
+        )
+        return document_to_room(doc) if doc else None
 
 
 def room_to_document(room: Room) -> Document:
@@ -122,6 +143,8 @@ def room_to_document(room: Room) -> Document:
     }
     if room.name:
         doc["name"] = room.name
+    if room.roles:
+        doc["roles"] = dict(room.roles)
     return doc
 
 
@@ -138,7 +161,19 @@ def document_to_room(doc: Document) -> Room:
         stable_seq=stable_seq(doc),
         last_message=doc.get("lastMessage"),
         updated_at=utc(doc["updatedAt"]) if doc.get("updatedAt") else None,
+        roles=_roles(doc),
+        members_version=int(doc.get("membersVersion", 0)),
     )
+
+
+def _roles(doc: Document) -> dict[str, str]:
+    """Rooms made before roles existed: their creator owns them."""
+    if "roles" in doc:
+        return dict(doc["roles"])
+    creator = str(doc.get("createdBy", ""))
+    if doc.get("type", "group") == "group" and creator in doc.get("members", []):
+        return {creator: "owner"}
+    return {}
 
 
 def stable_seq(room: Document) -> int:

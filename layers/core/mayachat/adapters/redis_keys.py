@@ -17,6 +17,11 @@ def room_members(room_id: str) -> str:
     return f"room:{{{room_id}}}:members"
 
 
+def room_members_fence(room_id: str) -> str:
+    """The newest members version a writer announced: older lists are not cached."""
+    return f"room:{{{room_id}}}:members:version"
+
+
 def room_seq(room_id: str) -> str:
     return f"room:{{{room_id}}}:seq"
 

@@ -26,25 +26,50 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+# KEYS: the member set, its version fence. ARGV: ttl, version, members... Puts the list only
+# if it is not older than the newest version a writer announced.
+_PUT = """
+local fence = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[2]) < fence then return 0 end
+redis.call('DEL', KEYS[1])
+if #ARGV > 2 then
+  redis.call('SADD', KEYS[1], unpack(ARGV, 3))
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+"""
+# KEYS: the member set, its fence. ARGV: version, fence ttl. Announces a change: the cached
+# list goes, and no reader may put back one older than this version.
+_FENCE = """
+local fence = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) > fence then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2]) end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
+
 class RedisMembershipCache:
+    """A room's members, versioned: a reader that read MongoDB before a change cannot put
+    the old list back (it would re-admit a removed member for the cache's TTL)."""
+
     def __init__(self, client: Redis, ttl_seconds: int) -> None:
         self._redis = client
         self._ttl = ttl_seconds
+        self._put = client.register_script(_PUT)
+        self._fence = client.register_script(_FENCE)
 
     def get(self, room_id: str) -> frozenset[str] | None:
         members = self._redis.smembers(keys.room_members(room_id))
         return frozenset(_text(m) for m in members) if members else None
 
-    def put(self, room_id: str, members: frozenset[str]) -> None:
-        key = keys.room_members(room_id)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(key)
-        pipe.sadd(key, *members)
-        pipe.expire(key, self._ttl)
-        pipe.execute()
+    def put(self, room_id: str, members: frozenset[str], version: int) -> bool:
+        keys_ = [keys.room_members(room_id), keys.room_members_fence(room_id)]
+        return bool(self._put(keys=keys_, args=[self._ttl, version, *sorted(members)]))
 
-    def invalidate(self, room_id: str) -> None:
-        self._redis.delete(keys.room_members(room_id))
+    def fence(self, room_id: str, version: int) -> None:
+        keys_ = [keys.room_members(room_id), keys.room_members_fence(room_id)]
+        # The fence outlives any cached list (and any read that began before it).
+        self._fence(keys=keys_, args=[version, max(self._ttl * 2, 3600)])
 
 
 class RedisCursors:

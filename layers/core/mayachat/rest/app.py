@@ -47,7 +47,7 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(Forbidden)
     def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=403)
+        return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=403)
 
     @app.exception_handler(Invalid)
     def invalid(_: Request, exc: Invalid) -> JSONResponse:

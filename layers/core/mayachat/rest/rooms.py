@@ -11,12 +11,14 @@ from mayachat.model import USER_ID_PATTERN
 from mayachat.rest.schemas import (
     ROOM_ID_PATTERN,
     MembersIn,
+    RoleIn,
     RoomCreateIn,
     RoomListingOut,
     RoomOut,
     RoomsOut,
 )
 from mayachat.rest.security import CurrentUser
+from mayachat.roles import Role
 from mayachat.room_admin import RoomAdmin
 from mayachat.views import RoomType
 
@@ -49,7 +51,11 @@ def get(user: CurrentUser, service: Service, roomId: RoomIdPath) -> RoomOut:
     return RoomOut.of(service.get(user, roomId))
 
 
-@router.post("/{roomId}/members", response_model=RoomOut, summary="Add members to a group")
+@router.post(
+    "/{roomId}/members",
+    response_model=RoomOut,
+    summary="Add members to a group (its owner and admins)",
+)
 def add_members(
     user: CurrentUser, service: Service, roomId: RoomIdPath, body: MembersIn
 ) -> RoomOut:
@@ -59,7 +65,7 @@ def add_members(
 @router.delete(
     "/{roomId}/members/{userId}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Leave a group, or (its creator) remove a member",
+    summary="Leave a group; or remove a member (the owner anyone, an admin plain members)",
 )
 def remove_member(
     user: CurrentUser,
@@ -68,3 +74,18 @@ def remove_member(
     userId: Annotated[str, Path(pattern=USER_ID_PATTERN)],
 ) -> None:
     service.remove_member(user, roomId, userId)
+
+
+@router.put(
+    "/{roomId}/members/{userId}",
+    response_model=RoomOut,
+    summary="Make a member an admin or a plain member (the owner; an admin may promote)",
+)
+def set_role(
+    user: CurrentUser,
+    service: Service,
+    roomId: RoomIdPath,
+    userId: Annotated[str, Path(pattern=USER_ID_PATTERN)],
+    body: RoleIn,
+) -> RoomOut:
+    return RoomOut.of(service.set_role(user, roomId, userId, Role(body.role)))

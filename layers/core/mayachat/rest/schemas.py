@@ -112,11 +112,19 @@ class MembersIn(Body):
     userIds: Annotated[list[UserId], Field(min_length=1, max_length=100)]
 
 
+class RoleIn(Body):
+    role: Literal["admin", "member"]
+
+
 class RoomOut(BaseModel):
     roomId: str
     type: Literal["direct", "group"]
     name: str | None
     members: list[str]
+    roles: dict[str, str] = Field(
+        default_factory=dict,
+        description='group rooms: userId -> "owner" | "admin"; everyone else is a member',
+    )
     createdBy: str
     createdAt: datetime
     lastSeq: int
@@ -130,6 +138,7 @@ class RoomOut(BaseModel):
             type=room.type.value,
             name=room.name,
             members=list(room.members),
+            roles=dict(room.roles),
             createdBy=room.created_by,
             createdAt=room.created_at,
             lastSeq=room.last_seq,
