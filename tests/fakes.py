@@ -131,11 +131,11 @@ class FakeRateLimiter:
     def __init__(self) -> None:
         self.taken: dict[tuple[str, str], int] = defaultdict(int)
 
-    def take(self, user_id: str, buckets: Buckets) -> float:
-        if any(self.taken[(user_id, name)] >= limit.burst for name, limit in buckets):
+    def take(self, user_id: str, buckets: Buckets, cost: int = 1) -> float:
+        if any(self.taken[(user_id, name)] + cost > limit.burst for name, limit in buckets):
             return 1.0
         for name, _ in buckets:
-            self.taken[(user_id, name)] += 1
+            self.taken[(user_id, name)] += cost
         return 0.0
 
 
@@ -250,7 +250,15 @@ class World:
             "message-persistence", self.rooms, self.ledger, self.cursors, self.log, self.delivery
         )
         self.stable = StablePublisher("chat-messages", self.ledger, self.log)
-        self.sync = Sync(self.rooms, self.archive, self.stable, self.delivery, page_size=100)
+        self.sync = Sync(
+            self.rooms,
+            self.archive,
+            self.stable,
+            self.delivery,
+            self.limiter,
+            self.limits,
+            page_size=100,
+        )
 
     def persist(self) -> None:
         """Run the persist function over the whole log."""

@@ -40,8 +40,18 @@ def test_rooms_know_their_members(db: Database[dict[str, Any]]) -> None:
     room = Room("r1", RoomType.GROUP, ("bob", "alice"), "alice", datetime.now(UTC))
     assert rooms.create(room)
     assert not rooms.create(room)  # the id is taken: nothing changes
-    assert rooms.members("r1") == frozenset({"alice", "bob"})
+    assert rooms.members("r1") == (frozenset({"alice", "bob"}), 0)
     assert rooms.members("nope") is None
+    added = rooms.add_members("r1", ["carol"], version=5)
+    assert added is not None
+    assert (set(added.members), added.members_version) == ({"alice", "bob", "carol"}, 5)
+    removed = rooms.remove_member("r1", "alice", {"bob": "owner"}, version=6)
+    assert removed is not None
+    assert (removed.roles, rooms.members("r1")) == (
+        {"bob": "owner"},
+        (frozenset({"bob", "carol"}), 6),
+    )
+    assert rooms.set_roles("nope", {}, version=7) is None
 
 
 def test_concurrent_block_claims_never_hand_out_a_block_twice(

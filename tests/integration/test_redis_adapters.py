@@ -72,16 +72,20 @@ def test_connections_older_than_the_lifetime_are_neither_served_nor_kept(
     assert client.zrange(keys.user_connections(alice), 0, -1) == [b"fresh"]
 
 
-def test_membership_cache_round_trip_and_invalidate(client: Redis) -> None:
+def test_membership_cache_round_trip_and_fence(client: Redis) -> None:
     cache = RedisMembershipCache(client, ttl_seconds=60)
     room = uid("room")
     assert cache.get(room) is None
-    cache.put(room, frozenset({"alice", "bob"}))
+    assert cache.put(room, frozenset({"alice", "bob"}), version=1)
     assert cache.get(room) == frozenset({"alice", "bob"})
-    cache.put(room, frozenset({"alice"}))  # a put replaces, never merges
+    assert cache.put(room, frozenset({"alice"}), version=1)  # a put replaces, never merges
     assert cache.get(room) == frozenset({"alice"})
-    cache.invalidate(room)
+    cache.fence(room, version=5)  # a change to version 5 is on its way
     assert cache.get(room) is None
+    assert not cache.put(room, frozenset({"alice", "mallory"}), version=4)  # read before it
+    assert cache.get(room) is None
+    assert cache.put(room, frozenset({"alice"}), version=5)
+    assert cache.get(room) == frozenset({"alice"})
 
 
 def test_cursors_never_move_backwards(client: Redis) -> None:
@@ -117,3 +121,19 @@ def test_rate_limiter_says_when_to_retry(client: Redis) -> None:
     assert 0 < wait <= 0.5  # one token every 0.5 s
     time.sleep(wait + 0.05)
     assert limiter.take(user, bucket) == 0
+
+
+def test_stats_cache_round_trips_and_expires(client: Redis) -> None:
+    from datetime import UTC, datetime
+
+    from mayachat.adapters.redis_rooms import RedisStatsCache
+    from mayachat.views import RoomStats
+
+    cache = RedisStatsCache(client, ttl_seconds=1)
+    room = uid("room")
+    assert cache.get(room) is None
+    stats = RoomStats(3, {"alice": 2, "bob": 1}, datetime(2026, 1, 1, tzinfo=UTC), None)
+    cache.put(room, stats)
+    assert cache.get(room) == stats
+    time.sleep(1.1)
+    assert cache.get(room) is None

@@ -280,3 +280,24 @@ def test_health_and_openapi(rest: TestClient) -> None:
     spec = rest.get("/openapi.json").json()
     assert "/api/messages/room/{roomId}" in spec["paths"]
     assert rest.get("/docs").status_code == 200
+
+
+def test_nobody_can_be_put_in_more_rooms_than_the_cap(
+    rest: TestClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mayachat import room_admin
+
+    monkeypatch.setattr(room_admin, "MAX_ROOMS_PER_USER", 3)
+    spammer, victim, friend, other = users("spam", "vic", "fred", "oli")
+    for _ in range(3):
+        create_room(rest, auth, spammer, [victim])
+    refused = rest.post(
+        "/api/rooms", json={"type": "group", "members": [victim]}, headers=auth(spammer)
+    )
+    assert refused.status_code == 422
+    assert victim in refused.json()["detail"]
+    room = create_room(rest, auth, friend, [other])
+    added = rest.post(
+        f"/api/rooms/{room}/members", json={"userIds": [victim]}, headers=auth(friend)
+    )
+    assert added.status_code == 422

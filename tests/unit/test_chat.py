@@ -300,3 +300,19 @@ def test_connection_attempts_are_limited_per_user(world: World) -> None:
         world.connections.connect(Caller("erin", "c-10"))
     assert refused.value.code is ErrorCode.RATE_LIMITED
     assert refused.value.retry_after is not None
+
+
+def test_a_small_sync_frame_cannot_buy_megabytes_beyond_the_users_rate(world: World) -> None:
+    big = {"type": "text", "text": "x" * 3000}
+    for i in range(100):
+        world.messaging.send(ALICE_PHONE, "r1", f"m-{i}", big)
+    world.persist()
+    world.gateway.sent.clear()
+    world.sync.sync(BOB, "r1", 0, None)
+    assert len(frames_to(world, "c-bob")) > 1  # the whole page: several ~96 KB frames
+    world.gateway.sent.clear()
+    world.limiter.taken[("bob", "frames")] = world.limits.user_frames.burst  # out of tokens
+    world.sync.sync(BOB, "r1", 0, None)
+    (frame,) = frames_to(world, "c-bob")  # only the first frame...
+    assert (frame["final"], frame["hasMore"]) == (True, True)  # ...and page on later
+    assert frame["messages"][0]["seq"] == 1

@@ -111,3 +111,20 @@ def test_message_ids_sort_by_time() -> None:
     assert len(earlier) == 26
     assert earlier < later
     assert new_message_id() != new_message_id()
+
+
+def test_an_error_log_holds_no_text_token_or_ip() -> None:
+    import json as _json
+    from pathlib import Path
+
+    from mayachat.edge.websocket import redacted
+
+    events = Path(__file__).resolve().parents[1] / "events"
+    for name in ("ws_send_message.json", "ws_connect.json"):
+        event = _json.loads((events / name).read_text())
+        logged = _json.dumps(redacted(event))
+        assert "Hello from the sample event" not in logged
+        assert "203.0.113.7" not in logged  # the sample's sourceIp
+        assert "token=" not in logged
+        assert "eyJ" not in logged  # no JWT
+        assert redacted(event)["requestContext"]["connectionId"]  # the ids stay

@@ -283,6 +283,8 @@ def sync() -> Sync:
         archive=_LazyArchive(),
         stable=stable_publisher(),
         delivery=delivery(),
+        limiter=rate_limiter(),
+        limits=limits(),
         page_size=settings().sync_page_size,
     )
 
@@ -326,9 +328,12 @@ def chat_reads() -> ChatReads:
 
 @cache
 def history() -> History:
+    from mayachat.adapters.redis_rooms import RedisStatsCache
     from mayachat.history import History
 
-    return History(chat_reads(), receipts(), stable_publisher())
+    # Statistics may be 30 s old; the $group behind them scans the room.
+    stats = RedisStatsCache(redis_client(), ttl_seconds=30)
+    return History(chat_reads(), receipts(), stable_publisher(), stats)
 
 
 @cache

@@ -421,6 +421,8 @@ class Sync:
     archive: MessageArchive
     stable: StablePublisher
     delivery: Delivery
+    limiter: RateLimiter
+    limits: Limits
     page_size: int = 100
 
     def sync(self, caller: Caller, room_id: str, after_seq: int, limit: int | None) -> None:
@@ -432,7 +434,14 @@ class Sync:
         has_more = len(messages) > wanted
         # One post at a time: the frames of one answer must arrive in order.
         owner = {caller.connection_id: caller.user_id}
-        for frame in sync_frames(room_id, messages[:wanted], has_more, caught_up=not behind):
+        frames = list(sync_frames(room_id, messages[:wanted], has_more, caught_up=not behind))
+        if len(frames) > 1 and self.limiter.take(
+            caller.user_id, self.limits.answer_frames(), cost=len(frames) - 1
+        ):
+            # A small frame must not buy megabytes: without the tokens for the whole page,
+            # the first ~96 KB, and hasMore: the client pages on, within its rate.
+            frames = [{**frames[0], "final": True, "hasMore": True, "caughtUp": not behind}]
+        for frame in frames:
             self.delivery.post(
                 [(caller.connection_id, encode(frame))], owner, what="sync", room_id=room_id
             )

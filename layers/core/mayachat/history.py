@@ -16,7 +16,7 @@ from typing import Any
 from mayachat.chat import Receipts, StablePublisher
 from mayachat.errors import Forbidden, NotFound
 from mayachat.model import Caller, Message, ReceiptKind
-from mayachat.ports import ChatReads, SeqRange
+from mayachat.ports import ChatReads, SeqRange, StatsCache
 from mayachat.views import Cursor, Page, Room
 
 # Connection id of a REST caller: no socket to leave out of the receipt fan-out.
@@ -28,6 +28,7 @@ class History:
     reads: ChatReads
     receipts: Receipts
     stable: StablePublisher
+    stats_cache: StatsCache
     max_page: int = 100
 
     def room_of_member(self, user_id: str, room_id: str) -> Room:
@@ -59,7 +60,10 @@ class History:
 
     def stats(self, user_id: str, room_id: str) -> dict[str, Any]:
         room = self.room_of_member(user_id, room_id)
-        stats = self.reads.stats(room_id)
+        stats = self.stats_cache.get(room_id)
+        if stats is None:
+            stats = self.reads.stats(room_id)
+            self.stats_cache.put(room_id, stats)
         unread = self.reads.unread_counts(user_id, self._unread_ranges(user_id, [room]))
         return {
             "roomId": room_id,

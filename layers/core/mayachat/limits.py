@@ -44,6 +44,11 @@ class Limits:
     def frame(self, connection_id: str) -> Buckets:
         return [(f"conn:{connection_id}", self.connection_frames), ("frames", self.user_frames)]
 
+    def answer_frames(self) -> Buckets:
+        """What a big answer costs beyond its request: one of the user's frame tokens per
+        extra frame posted (a sync page can be several ~96 KB frames)."""
+        return [("frames", self.user_frames)]
+
     def connect(self) -> Buckets:
         return [("connect", self.connects)]
 

@@ -166,9 +166,9 @@ class Cursors(Protocol):
 
 
 class RateLimiter(Protocol):
-    def take(self, user_id: str, buckets: Buckets) -> float:
-        """One token from each of the user's buckets, all or none: 0.0 when taken, else
-        the seconds until it would be (for Retry-After)."""
+    def take(self, user_id: str, buckets: Buckets, cost: int = 1) -> float:
+        """`cost` tokens from each of the user's buckets, all or none: 0.0 when taken, else
+        the seconds until they would be (for Retry-After)."""
         ...
 
 
@@ -233,6 +233,10 @@ class ChatReads(Protocol):
 
     def rooms_of(self, user_id: str) -> list[Room]: ...
 
+    def room_count(self, user_id: str, at_most: int) -> int:
+        """How many rooms the user is in, counting no further than `at_most`."""
+        ...
+
     def message(self, message_id: str) -> Message | None: ...
 
     def history(
@@ -253,6 +257,15 @@ class ChatReads(Protocol):
     ) -> list[Message]: ...
 
     def stats(self, room_id: str) -> RoomStats: ...
+
+
+class StatsCache(Protocol):
+    """A room's statistics for a short while: the $group behind them scans the whole room,
+    so however many members ask, it runs at most once per TTL per room."""
+
+    def get(self, room_id: str) -> RoomStats | None: ...
+
+    def put(self, room_id: str, stats: RoomStats) -> None: ...
 
 
 class RoomWrites(Protocol):

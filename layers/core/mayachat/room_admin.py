@@ -35,6 +35,8 @@ from mayachat.views import Cursor, Room, RoomType
 logger = Logger(child=True)
 
 MAX_GROUP_MEMBERS = 1000
+# Nobody can be put in more rooms than this (their room list and unread counts stay bounded).
+MAX_ROOMS_PER_USER = 1000
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class RoomAdmin:
             name=name,
             roles={creator: Role.OWNER} if kind is RoomType.GROUP else {},
         )
+        if kind is RoomType.GROUP or self.reads.room(room_id) is None:
+            self._check_room_caps(everyone)  # (an existing direct room adds nobody to anything)
         if self.writes.create(room):
             return room, True
         existing = self.reads.room(room_id)
@@ -111,6 +115,7 @@ class RoomAdmin:
             raise Invalid(f"a group has at most {MAX_GROUP_MEMBERS} members")
         if not new:
             return room
+        self._check_room_caps(new)
         changed = self._change(room_id, lambda v: self.writes.add_members(room_id, new, v))
         self._tell(changed, {"type": "member.added", "userIds": new, "by": user_id})
         return changed
@@ -143,6 +148,18 @@ class RoomAdmin:
         changed = self._change(room_id, lambda v: self.writes.set_roles(room_id, roles, v))
         self._tell(changed, {"type": "member.role", "userId": member, "role": role.value})
         return changed
+
+    def _check_room_caps(self, user_ids: Sequence[str]) -> None:
+        full = [
+            u
+            for u in user_ids
+            if self.reads.room_count(u, MAX_ROOMS_PER_USER) >= MAX_ROOMS_PER_USER
+        ]
+        if full:
+            raise Invalid(
+                f"already in {MAX_ROOMS_PER_USER} rooms, the most one user can be in: "
+                + ", ".join(full[:5])
+            )
 
     def _group_of_member(self, user_id: str, room_id: str) -> Room:
         room = self.get(user_id, room_id)

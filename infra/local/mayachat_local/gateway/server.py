@@ -226,7 +226,7 @@ class LocalWebSocketGateway:
         if connection is None:  # pragma: no cover - websockets only calls us after an upgrade
             return
         connection.open(ws)
-        log.info("connected %s from %s", connection.id, connection.client.source_ip)
+        log.info("connected %s", connection.id)  # no client IP at INFO
         watchdog = asyncio.create_task(self._watch(connection))
         try:
             async for message in ws:

@@ -40,6 +40,9 @@ class MongoChatReads:
     def rooms_of(self, user_id: str) -> list[Room]:
         return [document_to_room(d) for d in self._rooms.find({"members": user_id})]
 
+    def room_count(self, user_id: str, at_most: int) -> int:
+        return self._rooms.count_documents({"members": user_id}, limit=at_most)
+
     def message(self, message_id: str) -> Message | None:
         doc = self._messages.find_one({"_id": message_id})
         return document_to_message(doc) if doc else None

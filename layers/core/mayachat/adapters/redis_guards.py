@@ -9,25 +9,25 @@ from redis import Redis
 from mayachat.adapters import redis_keys as keys
 from mayachat.limits import Buckets
 
-# Token buckets, all or none. KEYS: the buckets; ARGV: now (ms), then capacity and refill per
-# second of each. Returns 0 when a token was taken from every bucket, else the ms until it
-# would be (nothing is taken then).
+# Token buckets, all or none. KEYS: the buckets; ARGV: now (ms), cost, then capacity and
+# refill per second of each. Returns 0 when `cost` tokens were taken from every bucket, else
+# the ms until they would be (nothing is taken then).
 _BUCKETS_LUA = """
-local now = tonumber(ARGV[1])
+local now, cost = tonumber(ARGV[1]), tonumber(ARGV[2])
 local tokens, wait = {}, 0
 for i, key in ipairs(KEYS) do
-  local capacity, rate = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local capacity, rate = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
   local state = redis.call('HMGET', key, 'tokens', 'at')
   local t = tonumber(state[1]) or capacity
   local at = tonumber(state[2]) or now
   t = math.min(capacity, t + math.max(0, now - at) * rate / 1000)
   tokens[i] = t
-  if t < 1 then wait = math.max(wait, math.ceil((1 - t) * 1000 / rate)) end
+  if t < cost then wait = math.max(wait, math.ceil((cost - t) * 1000 / rate)) end
 end
 for i, key in ipairs(KEYS) do
-  local capacity, rate = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local capacity, rate = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
   local t = tokens[i]
-  if wait == 0 then t = t - 1 end
+  if wait == 0 then t = t - cost end
   redis.call('HSET', key, 'tokens', t, 'at', now)
   redis.call('PEXPIRE', key, math.ceil(capacity / rate * 1000) + 1000)
 end
@@ -39,8 +39,8 @@ class RedisRateLimiter:
     def __init__(self, client: Redis) -> None:
         self._take = client.register_script(_BUCKETS_LUA)
 
-    def take(self, user_id: str, buckets: Buckets) -> float:
-        args: list[float] = [int(time.time() * 1000)]
+    def take(self, user_id: str, buckets: Buckets, cost: int = 1) -> float:
+        args: list[float] = [int(time.time() * 1000), cost]
         for _, limit in buckets:
             args += [limit.burst, limit.per_second]
         wait_ms = self._take(

@@ -22,6 +22,10 @@ def room_members_fence(room_id: str) -> str:
     return f"room:{{{room_id}}}:members:version"
 
 
+def room_stats(room_id: str) -> str:
+    return f"room:{{{room_id}}}:stats"
+
+
 def room_seq(room_id: str) -> str:
     return f"room:{{{room_id}}}:seq"
 

@@ -3,10 +3,14 @@ it can be rebuilt from MongoDB or may expire."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
 from mayachat.model import ReceiptKind
+from mayachat.views import RoomStats
 
 # Cursors are kept a month after their last move; MongoDB holds them for good.
 CURSOR_TTL_SECONDS = 30 * 24 * 3600
@@ -86,3 +90,34 @@ class RedisCursors:
             keys=[keys.cursor(room_id, user_id)], args=[kind.value, up_to_seq, CURSOR_TTL_SECONDS]
         )
         return bool(moved)
+
+
+class RedisStatsCache:
+    def __init__(self, client: Redis, ttl_seconds: int) -> None:
+        self._redis = client
+        self._ttl = ttl_seconds
+
+    def get(self, room_id: str) -> RoomStats | None:
+        raw = self._redis.get(keys.room_stats(room_id))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return RoomStats(
+            message_count=int(data["count"]),
+            per_sender={str(k): int(v) for k, v in data["perSender"].items()},
+            first_message_at=_when(data["first"]),
+            last_message_at=_when(data["last"]),
+        )
+
+    def put(self, room_id: str, stats: RoomStats) -> None:
+        data = {
+            "count": stats.message_count,
+            "perSender": stats.per_sender,
+            "first": stats.first_message_at.isoformat() if stats.first_message_at else None,
+            "last": stats.last_message_at.isoformat() if stats.last_message_at else None,
+        }
+        self._redis.set(keys.room_stats(room_id), json.dumps(data), ex=self._ttl)
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

@@ -106,6 +106,27 @@ def _frame_of(event: MessageEvent, decoded: dict[str, Any]) -> dict[str, Any]:
         return {}
 
 
+def redacted(event: Event) -> Event:
+    """The event for an error log: its shape and ids, not what users wrote, their tokens or
+    their IPs."""
+    copy = dict(event)
+    if isinstance(copy.get("body"), str):
+        copy["body"] = f"<{len(copy['body'])} characters, redacted>"
+    for field in (
+        "queryStringParameters",
+        "multiValueQueryStringParameters",
+        "headers",
+        "multiValueHeaders",
+    ):
+        if copy.get(field):
+            copy[field] = dict.fromkeys(copy[field], "<redacted>")
+    context = dict(copy.get("requestContext") or {})
+    if isinstance(context.get("identity"), dict):
+        context["identity"] = dict.fromkeys(context["identity"], "<redacted>")
+    copy["requestContext"] = context
+    return copy
+
+
 def answer(frame: dict[str, Any], status: int = 200) -> Response:
     return {"statusCode": status, "body": encode(frame).decode()}
 
@@ -166,7 +187,7 @@ def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> 
             )
             return answer(error_frame(unavailable))
         except Exception:
-            logger.exception("route failed", extra={"event": event})
+            logger.exception("route failed", extra={"event": redacted(event)})
             internal = f"internal error (request {context.aws_request_id})"
             return answer(error_frame(ChatError(ErrorCode.INTERNAL, internal)), status=500)
         return answer(reply) if reply is not None else OK
