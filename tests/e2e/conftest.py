@@ -109,6 +109,13 @@ class Client:
             assert time.monotonic() < deadline, f"{self.user}: never caught up in {room_id}"
             time.sleep(0.2)
 
+    def expect_any(self, timeout: float = 20.0) -> Frame:
+        """The next frame, whatever it is (buffered first)."""
+        if self.inbox:
+            return self.inbox.pop(0)
+        frame: Frame = json.loads(self.ws.recv(timeout=timeout))
+        return frame
+
     def barrier(self) -> None:
         """Round-trip a ping: frames the server sent before the pong are in the inbox."""
         self.send({"action": "ping"})
