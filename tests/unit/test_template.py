@@ -45,7 +45,12 @@ EXPECTED_POLICIES = {
         "MongoSecretReadPolicy",
         "KafkaWriteStateEventsPolicy",
     },
-    "WsSyncFunction": {"ManageConnectionsPolicy", "MongoSecretReadPolicy"},
+    # Catch-up readers publish a room's stable seq (room.stable on chat-messages).
+    "WsSyncFunction": {
+        "ManageConnectionsPolicy",
+        "MongoSecretReadPolicy",
+        "KafkaWriteChatMessagesPolicy",
+    },
     # Their only frame is the route response: they never call @connections.
     "WsPingFunction": set(),
     "WsDefaultFunction": set(),
@@ -53,6 +58,7 @@ EXPECTED_POLICIES = {
         "ManageConnectionsPolicy",
         "MongoSecretReadPolicy",
         "KafkaWriteStateEventsPolicy",
+        "KafkaWriteChatMessagesPolicy",
     },
     "PersistFunction": {"MongoSecretReadPolicy"},
     "KafkaTopicsFunction": set(),
@@ -425,3 +431,4 @@ def test_persist_and_the_authorizer_keep_capacity_a_frame_flood_cannot_take(
         reserved = props(template["Resources"][function])["ReservedConcurrentExecutions"]
         assert reserved["Fn::If"][1] == {"Ref": parameter}  # 0 reserves none
         assert template["Parameters"][parameter]["Default"] > 0
+
