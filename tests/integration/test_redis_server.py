@@ -36,3 +36,27 @@ def test_pubsub_delivers_a_published_message(redis_url: str) -> None:
         assert message["data"] == b"hello"
     finally:
         pubsub.close()
+
+
+def test_the_functions_user_can_do_its_work_and_nothing_else(redis_url: str) -> None:
+    """The ACL user the functions connect as (mayachat.adapters.redis_acl): its keys and
+    commands, no FLUSHALL, CONFIG or KEYS, no key outside its patterns."""
+    from mayachat_local.services.redis import app_url
+
+    app = redis.Redis.from_url(app_url(redis_url))
+    room = f"room:{{{uuid.uuid4().hex}}}:test"
+    assert app.set(room, "1", ex=60)
+    assert app.get(room) == b"1"
+    assert app.eval("return redis.call('GET', KEYS[1])", 1, room) == b"1"
+    for forbidden in (
+        lambda: app.flushall(),
+        lambda: app.config_get("maxmemory"),
+        lambda: app.keys("*"),
+        lambda: app.set("somebody-else:key", "x"),
+    ):
+        try:
+            forbidden()
+        except redis.exceptions.NoPermissionError:
+            continue
+        raise AssertionError("the functions' user was allowed what it must not do")
+    app.delete(room)

@@ -80,12 +80,17 @@ def function_environment(endpoints: dict[str, str]) -> dict[str, str]:
     """Overrides for running the template's functions against the local stack.
 
     The template's Globals carry AWS values as plain strings (MSK IAM over TLS); locally the
-    broker is PLAINTEXT, tokens are dev tokens and the MongoDB URI is not a secret.
+    broker is PLAINTEXT, tokens are dev tokens and the MongoDB URI is not a secret. Redis is
+    reached as the functions' own ACL user (services/redis.py), as in AWS.
     """
     from mayachat_local.devauth import auth_environment
+    from mayachat_local.services.redis import app_url
 
+    app = app_environment(endpoints)
+    if "REDIS_URL" in app:
+        app["REDIS_URL"] = app_url(app["REDIS_URL"])
     return {
-        **app_environment(endpoints),
+        **app,
         **auth_environment(),
         "KAFKA_SASL_MECHANISM": "",
         "KAFKA_SSL_ENABLED": "false",

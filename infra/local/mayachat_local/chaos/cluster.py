@@ -18,6 +18,7 @@ from mayachat_local.chaos.proxy import TcpProxy
 from mayachat_local.config import StackConfig
 from mayachat_local.process import StackError, port_open, running_pid, spawn, stop, wait_healthy
 from mayachat_local.services import SERVICES
+from mayachat_local.services.redis import app_user_args
 from mayachat_local.stack import up
 
 Say = Callable[[str], None]
@@ -208,6 +209,7 @@ class Cluster:
             *("--replicaof", cc.HOST, str(primary_port)),
             # The primary writes the snapshot straight to the socket: no file to wait for.
             *("--repl-diskless-load", "swapdb"),
+            *app_user_args(),  # ACL users are not replicated: the functions' user, once promoted
         ]
         proc = spawn(self.config, cc.REPLICA, argv, cwd=self.config.state_dir)
 

@@ -84,4 +84,26 @@ class RedisService(Service):
             "",
             "--appendonly",
             "no",
+            *app_user_args(),
         ]
+
+
+# The functions' user: only what the adapters need (mayachat.adapters.redis_acl), so the local
+# stack runs the code path ElastiCache does. The default user stays for tests and tools (a
+# local server); in AWS it is disabled. The password is a local one, like the dev JWT secret.
+APP_PASSWORD = "mayachat-local-redis-password"  # noqa: S105 - a local dev credential
+
+
+def app_user_args() -> list[str]:
+    from mayachat.adapters.redis_acl import USER, access_string
+
+    # redis-server takes a directive's words as the arguments after it, up to the next --.
+    return ["--user", USER, "on", f">{APP_PASSWORD}", *access_string().split()]
+
+
+def app_url(admin_url: str) -> str:
+    """The URL the functions use: the server's, as their user."""
+    from mayachat.adapters.redis_acl import USER
+
+    scheme, rest = admin_url.split("://", 1)
+    return f"{scheme}://{USER}:{APP_PASSWORD}@{rest.split('@')[-1]}"
