@@ -431,4 +431,3 @@ def test_persist_and_the_authorizer_keep_capacity_a_frame_flood_cannot_take(
         reserved = props(template["Resources"][function])["ReservedConcurrentExecutions"]
         assert reserved["Fn::If"][1] == {"Ref": parameter}  # 0 reserves none
         assert template["Parameters"][parameter]["Default"] > 0
-
