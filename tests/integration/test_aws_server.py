@@ -40,3 +40,31 @@ def test_an_ssm_parameter_round_trips(aws_endpoint: str) -> None:
     name = f"/mayachat/test/{uuid.uuid4().hex}"
     ssm.put_parameter(Name=name, Value="issuer", Type="String")
     assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "issuer"
+
+
+def test_the_functions_redis_user_comes_from_its_secret(
+    aws_endpoint: str, redis_url: str, monkeypatch: object
+) -> None:
+    """REDIS_SECRET_ID (as in AWS, where services.yaml makes the ElastiCache user and its
+    secret): the client authenticates as that user, here the local stack's ACL user."""
+    import pytest
+    from redis import Redis
+
+    from mayachat import bootstrap
+    from mayachat.adapters.redis_acl import USER
+    from mayachat_local.services.redis import APP_PASSWORD
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    client = boto3.client("secretsmanager")
+    secret = json.dumps({"username": USER, "password": APP_PASSWORD})
+    arn = client.create_secret(Name=f"mayachat/test/{uuid.uuid4().hex}", SecretString=secret)["ARN"]
+    monkeypatch.setenv("REDIS_SECRET_ID", arn)
+    monkeypatch.setenv("REDIS_URL", redis_url)  # no credentials in the URL
+    bootstrap.reset()
+    try:
+        connected: Redis = bootstrap.redis_client()
+        assert connected.connection_pool.connection_kwargs["username"] == USER
+        assert connected.acl_whoami() == USER
+    finally:
+        bootstrap.reset()
+        client.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)

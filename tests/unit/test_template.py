@@ -30,31 +30,25 @@ EVENTS = REPO / "tests" / "events"
 
 # What each function touches, as mayachat.bootstrap wires it (see each functions/*/app.py):
 # Mongo (rooms, sequences, archives), Kafka topics written, @connections.
+# Every function that uses Redis reads its user's secret (RedisSecretReadPolicy).
+_REDIS = {"RedisSecretReadPolicy"}
 EXPECTED_POLICIES = {
     "WsAuthorizerFunction": set(),
-    "WsConnectFunction": set(),
-    "WsDisconnectFunction": set(),
-    "WsSendMessageFunction": {
-        "ManageConnectionsPolicy",
-        "MongoSecretReadPolicy",
-        "KafkaWriteChatMessagesPolicy",
-    },
-    "WsTypingFunction": {"ManageConnectionsPolicy", "MongoSecretReadPolicy"},
-    "WsReceiptsFunction": {
-        "ManageConnectionsPolicy",
-        "MongoSecretReadPolicy",
-        "KafkaWriteStateEventsPolicy",
-    },
+    "WsConnectFunction": _REDIS,
+    "WsDisconnectFunction": _REDIS,
+    "WsSendMessageFunction": _REDIS
+    | {"ManageConnectionsPolicy", "MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
+    "WsTypingFunction": _REDIS | {"ManageConnectionsPolicy", "MongoSecretReadPolicy"},
+    "WsReceiptsFunction": _REDIS
+    | {"ManageConnectionsPolicy", "MongoSecretReadPolicy", "KafkaWriteStateEventsPolicy"},
     # Catch-up readers publish a room's stable seq (room.stable on chat-messages).
-    "WsSyncFunction": {
-        "ManageConnectionsPolicy",
-        "MongoSecretReadPolicy",
-        "KafkaWriteChatMessagesPolicy",
-    },
+    "WsSyncFunction": _REDIS
+    | {"ManageConnectionsPolicy", "MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
     # Their only frame is the route response: they never call @connections.
-    "WsPingFunction": set(),
-    "WsDefaultFunction": set(),
-    "RestApiFunction": {
+    "WsPingFunction": _REDIS,
+    "WsDefaultFunction": _REDIS,
+    "RestApiFunction": _REDIS
+    | {
         "ManageConnectionsPolicy",
         "MongoSecretReadPolicy",
         "KafkaWriteStateEventsPolicy",
@@ -431,3 +425,14 @@ def test_persist_and_the_authorizer_keep_capacity_a_frame_flood_cannot_take(
         reserved = props(template["Resources"][function])["ReservedConcurrentExecutions"]
         assert reserved["Fn::If"][1] == {"Ref": parameter}  # 0 reserves none
         assert template["Parameters"][parameter]["Default"] > 0
+
+
+def test_the_elasticache_user_may_do_exactly_what_the_adapters_send() -> None:
+    """infra/aws/services.yaml's user and the local stack's (services/redis.py) share the
+    access string of mayachat.adapters.redis_acl; the default user is off."""
+    from mayachat.adapters.redis_acl import access_string
+
+    services = load_template(REPO / "infra" / "aws" / "services.yaml")["Resources"]
+    assert props(services["CacheAppUser"])["AccessString"] == access_string()
+    assert props(services["CacheDefaultUser"])["AccessString"].startswith("off ")
+    assert props(services["Cache"])["UserGroupId"] == {"Ref": "CacheUsers"}

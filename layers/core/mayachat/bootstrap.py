@@ -86,6 +86,7 @@ def redis_client() -> Redis:
         "socket_connect_timeout": 1,
         "health_check_interval": 30,
         "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.25), retries=2),
+        **redis_credentials(settings()),
     }
     if settings().redis_cluster:
         from redis.cluster import RedisCluster
@@ -135,6 +136,21 @@ def fresh_database() -> Database[dict[str, Any]]:
     mongo_database.cache_clear()
     indexed_database.cache_clear()
     return indexed_database()
+
+
+def redis_credentials(s: Settings) -> dict[str, str]:
+    """The ElastiCache user REDIS_SECRET_ID names, as client options; none when unset (then
+    credentials, if any, come in REDIS_URL, as locally)."""
+    if not s.redis_secret_id:
+        return {}
+    from aws_lambda_powertools.utilities import parameters
+
+    raw = str(parameters.get_secret(s.redis_secret_id, max_age=300))
+    try:
+        secret = json.loads(raw)
+        return {"username": str(secret["username"]), "password": str(secret["password"])}
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError('REDIS_SECRET_ID: expected {"username": ..., "password": ...}') from None
 
 
 def mongodb_uri(s: Settings) -> str:

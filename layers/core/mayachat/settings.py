@@ -61,6 +61,9 @@ class Settings(BaseModel):
     # it follows MOVED redirects and routes each key by its slot. Every key carries a {hash
     # tag}, so each Lua script and transaction stays in one slot either way.
     redis_cluster: bool = False
+    # In AWS the functions' ElastiCache user lives in Secrets Manager ({"username","password"}):
+    # when set, the client authenticates as it (infra/aws/services.yaml makes both).
+    redis_secret_id: str | None = None
 
     aws_region: str = "us-east-1"
 
