@@ -5,7 +5,6 @@ refused for real)."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,20 +26,12 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-def nothing_listens(rest_environment: None) -> Iterator[None]:
-    env = {
-        "REDIS_URL": f"redis://127.0.0.1:{_closed_port()}/0",
-        "MONGODB_URI": f"mongodb://127.0.0.1:{_closed_port()}/mayachat",
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+def nothing_listens(rest_environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{_closed_port()}/0")
+    monkeypatch.setenv("MONGODB_URI", f"mongodb://127.0.0.1:{_closed_port()}/mayachat")
     bootstrap.reset()
     yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    monkeypatch.undo()
     bootstrap.reset()
 
 
