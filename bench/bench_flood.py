@@ -515,6 +515,8 @@ def main() -> None:
     if args.child:
         child_main(args.child)
         return
+    # Terminated, still stop what this run started (the children also quit on stdin's EOF).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     config = StackConfig.from_env()
     statuses = up(config, ["kafka", "mongodb", "redis", "aws"])
