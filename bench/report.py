@@ -16,6 +16,7 @@ ORDER = [
     "profile",
     "persist",
     "rest",
+    "flood",
 ]
 
 
