@@ -137,3 +137,17 @@ def test_stats_cache_round_trips_and_expires(client: Redis) -> None:
     assert cache.get(room) == stats
     time.sleep(1.1)
     assert cache.get(room) is None
+
+
+def test_a_callers_stale_clock_cannot_buy_extra_tokens(
+    client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that read its clock, then lost the CPU, used to wind the bucket's time back
+    and be credited the same refill twice (found by bench_flood). The bucket keeps Redis's
+    clock: whatever the callers' clocks say, a burst is a burst."""
+    limiter = RedisRateLimiter(client)
+    user, bucket = uid("alice"), [("frames", Limit(burst=5, per_second=1.0))]
+    skew = iter([0, -5, 3, -60, 0, -1, 7, -30, 0, -2] * 2)  # seconds: a stale, skewed fleet
+    monkeypatch.setattr(time, "time", lambda: time.monotonic() + 10_000 + next(skew))
+    admitted = sum(limiter.take(user, bucket) == 0 for _ in range(20))
+    assert admitted <= 6  # the burst (and at most one real refill while this runs)
