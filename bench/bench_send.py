@@ -205,8 +205,8 @@ def report(
 `.venv/bin/python {command}` on {machine()}.
 Frame in -> ack out through the local API Gateway (worker processes, at most 10 per
 function, like a reserved concurrency of 10) and the real sendMessage function: rate limit,
-membership (cached), seq, idempotency, Kafka produce with acks=all and its delivery report,
-recent window, ack. Each sender is a phone in its own room (the other member offline: the
+membership (cached), the send claim and its seq, Kafka produce with acks=all and its
+delivery report, the confirmation, ack. Each sender is a phone in its own room (the other member offline: the
 fan-out is measured on its own, below): one frame at a time, the next after the
 ack; {WARM_UP_SENDS} warm-up sends per sender first (workers started, caches warm). Baseline in
 the same run: a raw confluent-kafka produce + delivery report (acks=all, idempotent) to the same
@@ -229,8 +229,8 @@ be in AWS.
 Verdict: p50 within 1.5x of the raw produce: **{"met" if through <= 1.5 else "not met"}** --
 {through:.1f}x through the local gateway at {levels[0]} sender(s), {by_itself:.1f}x for the
 handler alone. Beyond
-the produce, a send makes 6 Redis round trips (rate limit, membership, seq, claim, confirm +
-recent window, connections) at ~0.1-0.3 ms each here, and the local gateway adds its hops.
+the produce, a send makes 5 Redis round trips (rate limits, membership, claim + seq,
+confirmation, connections) at ~0.1-0.3 ms each here, and the local gateway adds its hops.
 
 Beyond 10 senders the 10 workers queue: 50 phones
 sending back to back are 5 per worker, so p50 there measures the queue, as Lambda would with a
