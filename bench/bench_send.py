@@ -206,8 +206,8 @@ def report(
 Frame in -> ack out through the local API Gateway (worker processes, at most 10 per
 function, like a reserved concurrency of 10) and the real sendMessage function: rate limit,
 membership (cached), the send claim and its seq, Kafka produce with acks=all and its
-delivery report, the confirmation, ack. Each sender is a phone in its own room (the other member offline: the
-fan-out is measured on its own, below): one frame at a time, the next after the
+delivery report, the confirmation, ack. Each sender is a phone in its own room (the other
+member offline: the fan-out is measured on its own, below): one frame at a time, the next after the
 ack; {WARM_UP_SENDS} warm-up sends per sender first (workers started, caches warm). Baseline in
 the same run: a raw confluent-kafka produce + delivery report (acks=all, idempotent) to the same
 broker, one at a time: p50 **{ms(raw_p50)}**, p99 {ms(percentile(raw, 0.99))}.
