@@ -17,10 +17,12 @@ from mayachat.chat import (
     Sync,
     Typing,
 )
-from mayachat.limits import Buckets, Limit, Limits
+from mayachat.frame_gate import FrameGate
+from mayachat.limits import Admission, Buckets, Limit, Limits
 from mayachat.log_schema import STABLE_SEQ_HEADER
 from mayachat.model import Message, ReceiptKind
 from mayachat.ports import Claim, Lag, LogPosition, LogRecord, LogUnavailable
+from mayachat.settings import Settings
 
 
 class FakeRegistry:
@@ -126,17 +128,36 @@ class FakeLedger:
 
 
 class FakeRateLimiter:
-    """Token buckets without a clock: each bucket allows `burst` takes, then refuses."""
+    """Token buckets without a clock: each bucket allows `burst` takes, then refuses; a debt
+    (`owe`) refuses until `repay` is called."""
 
     def __init__(self) -> None:
         self.taken: dict[tuple[str, str], int] = defaultdict(int)
+        self.refused: dict[tuple[str, str], int] = defaultdict(int)
+        self.owed: dict[tuple[str, str], float] = {}
 
     def take(self, user_id: str, buckets: Buckets, cost: int = 1) -> float:
-        if any(self.taken[(user_id, name)] + cost > limit.burst for name, limit in buckets):
-            return 1.0
+        return self.admit(user_id, buckets, cost).wait
+
+    def admit(self, user_id: str, buckets: Buckets, cost: int = 1) -> Admission:
+        first = (user_id, buckets[0][0])
+        owed = max((self.owed.get((user_id, name), 0.0) for name, _ in buckets), default=0.0)
+        full = any(self.taken[(user_id, name)] + cost > limit.burst for name, limit in buckets)
+        if owed or full:
+            self.refused[first] += 1
+            return Admission(owed or 1.0, self.refused[first])
         for name, _ in buckets:
             self.taken[(user_id, name)] += cost
-        return 0.0
+        self.refused[first] = 0
+        return Admission(0.0, 0)
+
+    def owe(self, user_id: str, buckets: Buckets, seconds: float) -> None:
+        for name, _ in buckets:
+            self.owed[(user_id, name)] = seconds
+
+    def repay(self) -> None:
+        """The penalties are served."""
+        self.owed.clear()
 
 
 class FakeLog:
@@ -228,12 +249,8 @@ class World:
     gateway: FakeGateway = field(default_factory=FakeGateway)
     limiter: FakeRateLimiter = field(default_factory=FakeRateLimiter)
     limits: Limits = field(
-        default_factory=lambda: Limits(
-            connection_frames=Limit(30, 10),
-            user_frames=Limit(60, 20),
-            connects=Limit(10, 0.5),
-            rest=Limit(60, 10),
-            max_connections=3,
+        default_factory=lambda: replace(
+            Limits.from_settings(Settings()), connects=Limit(10, 0.5), max_connections=3
         )
     )
 
@@ -245,6 +262,7 @@ class World:
             "chat-messages", self.rooms, self.ledger, self.log, self.delivery
         )
         self.connections = Connections(self.registry, self.limiter, self.limits)
+        self.frame_gate = FrameGate(self.limiter, self.limits)
         self.typing = Typing(self.rooms, self.delivery)
         self.receipts = Receipts(
             "message-persistence", self.rooms, self.ledger, self.cursors, self.log, self.delivery

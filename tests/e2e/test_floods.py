@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from mayachat_local.devauth import mint
@@ -19,6 +19,18 @@ from tests.e2e.conftest import Client
 
 Phone = Callable[[str], Client]
 MAX_CONNECTIONS = 10  # the default MAX_CONNECTIONS_PER_USER
+
+
+def frames_until_closed(client: Client, timeout: float = 20.0) -> list[dict[str, object]]:
+    """Every frame the server sends until it closes the socket (within `timeout`)."""
+    frames = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            frames.append(client.expect_any(timeout=max(0.1, deadline - time.monotonic())))
+    except ConnectionClosed:
+        return frames
+    raise AssertionError(f"{client.user}: the server did not close the socket in {timeout}s")
 
 
 def test_more_sockets_than_the_cap_are_refused_at_the_handshake(
@@ -80,6 +92,31 @@ def test_a_refused_send_names_the_message_to_resend(
     refused = mallory.expect("error", code="rate_limited")
     assert refused["clientMsgId"] in sent  # the phone knows which message to resend
     assert refused["retryAfterMs"] > 0
+
+
+def test_a_socket_that_floods_on_is_closed_and_its_user_waits_to_reconnect(
+    gateway: LocalWebSocketGateway,
+    phone: Phone,
+    new_room: Callable[..., str],
+    users: Callable[[str], str],
+) -> None:
+    mallory, alice = users("mallory"), users("alice")
+    room = new_room(mallory, alice)
+    flooder = phone(mallory)
+    for i in range(100):  # the burst of 30, then refusals it never waits out
+        flooder.send({"action": "typing", "roomId": room, "isTyping": i % 2 == 0})
+    closing = [
+        frame
+        for frame in frames_until_closed(flooder)
+        if frame.get("code") == "rate_limited" and "closing" in frame["message"]
+    ]
+    assert closing, "closed without saying why"
+    assert closing[0]["retryAfterMs"] >= 1000  # the reconnect penalty
+    with pytest.raises(InvalidStatus) as refused:  # mallory cannot come straight back...
+        connect(f"{gateway.url}?token={mint(mallory)}", open_timeout=20)
+    assert refused.value.response.status_code == 429
+    alice_phone = phone(alice)  # ...other users can, and keep sending
+    assert alice_phone.send_text(room, "still here")["seq"] > 0
 
 
 def test_one_token_flooding_rest_gets_429s_and_others_do_not(

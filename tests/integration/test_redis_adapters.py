@@ -13,7 +13,7 @@ from mayachat.adapters import redis_keys as keys
 from mayachat.adapters.redis_connections import CONNECTION_TTL_SECONDS, RedisConnectionRegistry
 from mayachat.adapters.redis_guards import RedisRateLimiter
 from mayachat.adapters.redis_rooms import RedisCursors, RedisMembershipCache
-from mayachat.limits import Limit
+from mayachat.limits import Admission, Limit
 from mayachat.model import ReceiptKind
 
 
@@ -121,6 +121,28 @@ def test_rate_limiter_says_when_to_retry(client: Redis) -> None:
     assert 0 < wait <= 0.5  # one token every 0.5 s
     time.sleep(wait + 0.05)
     assert limiter.take(user, bucket) == 0
+
+
+def test_rate_limiter_counts_a_buckets_refusals_in_a_row(client: Redis) -> None:
+    limiter = RedisRateLimiter(client)
+    user = uid("mallory")
+    frames = [("conn:c1", Limit(burst=2, per_second=0.001)), ("frames", Limit(60, 0.001))]
+    assert [limiter.admit(user, frames).refused_in_a_row for _ in range(5)] == [0, 0, 1, 2, 3]
+    client.hset(keys.rate_limit(user, "conn:c1"), "tokens", 1)  # a refill, as if it had waited
+    assert limiter.admit(user, frames) == Admission(0.0, 0)  # admitted: the count restarts
+    assert limiter.admit(user, frames).refused_in_a_row == 1
+
+
+def test_a_debt_refuses_for_its_seconds_then_refills(client: Redis) -> None:
+    limiter = RedisRateLimiter(client)
+    user, connects = uid("mallory"), [("connect", Limit(burst=20, per_second=10.0))]
+    assert limiter.take(user, connects) == 0
+    limiter.owe(user, connects, 0.5)  # 5 tokens of debt at 10/s, then one to take
+    wait = limiter.take(user, connects)
+    assert 0.45 < wait <= 0.6
+    assert client.pttl(keys.rate_limit(user, "connect")) > 2000  # kept until full again, not sooner
+    time.sleep(wait + 0.05)
+    assert limiter.take(user, connects) == 0
 
 
 def test_stats_cache_round_trips_and_expires(client: Redis) -> None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         Sync,
         Typing,
     )
+    from mayachat.frame_gate import FrameGate
     from mayachat.history import History
     from mayachat.limits import Limits
     from mayachat.model import Message
@@ -194,6 +195,13 @@ def limits() -> Limits:
     from mayachat.limits import Limits
 
     return Limits.from_settings(settings())
+
+
+@cache
+def frame_gate() -> FrameGate:
+    from mayachat.frame_gate import FrameGate
+
+    return FrameGate(rate_limiter(), limits())
 
 
 # -- building blocks -----------------------------------------------------------------------

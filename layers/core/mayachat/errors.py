@@ -31,12 +31,14 @@ class ChatError(Exception):
         *,
         client_msg_id: str | None = None,
         retry_after: float | None = None,
+        closes: bool = False,
     ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.client_msg_id = client_msg_id
         self.retry_after = retry_after  # seconds, when waiting that long makes a retry work
+        self.closes = closes  # the server closes the connection after telling the client
 
 
 class NotFound(Exception):

@@ -24,12 +24,22 @@ Buckets = list[tuple[str, Limit]]  # (bucket name, its limit), all of one user
 
 
 @dataclass(frozen=True)
+class Admission:
+    wait: float  # 0.0: admitted; else the seconds until it would be (for retryAfterMs)
+    refused_in_a_row: int  # by the first bucket, since it last admitted (0 when admitted)
+
+
+@dataclass(frozen=True)
 class Limits:
     connection_frames: Limit  # one connection
     user_frames: Limit  # all of a user's connections together
     connects: Limit  # $connect attempts of a user
     rest: Limit  # REST calls of a user
     max_connections: int  # open connections of a user
+    # A connection refused this many frames in a row ignores retryAfterMs: it is closed, and
+    # its user's connection attempts wait `reconnect_penalty_seconds`.
+    close_after_refusals: int
+    reconnect_penalty_seconds: float
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -39,6 +49,8 @@ class Limits:
             connects=Limit(s.connect_rate_limit_burst, s.connect_rate_limit_per_second),
             rest=Limit(s.rest_rate_limit_burst, s.rest_rate_limit_per_second),
             max_connections=s.max_connections_per_user,
+            close_after_refusals=s.rate_limit_close_after,
+            reconnect_penalty_seconds=s.rate_limit_reconnect_penalty_seconds,
         )
 
     def frame(self, connection_id: str) -> Buckets:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from mayachat.limits import Buckets
+from mayachat.limits import Admission, Buckets
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.views import Cursor, Room, RoomStats
 
@@ -169,6 +169,14 @@ class RateLimiter(Protocol):
     def take(self, user_id: str, buckets: Buckets, cost: int = 1) -> float:
         """`cost` tokens from each of the user's buckets, all or none: 0.0 when taken, else
         the seconds until they would be (for Retry-After)."""
+        ...
+
+    def admit(self, user_id: str, buckets: Buckets, cost: int = 1) -> Admission:
+        """As `take`, and how many times in a row the first bucket has refused."""
+        ...
+
+    def owe(self, user_id: str, buckets: Buckets, seconds: float) -> None:
+        """Empty the buckets and put them `seconds` of refill in debt (a penalty)."""
         ...
 
 

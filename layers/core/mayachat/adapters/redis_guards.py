@@ -5,12 +5,14 @@ from __future__ import annotations
 from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
-from mayachat.limits import Buckets
+from mayachat.limits import Admission, Buckets
 
 # Token buckets, all or none. KEYS: the buckets; ARGV: cost, then capacity and refill per
-# second of each. Returns 0 when `cost` tokens were taken from every bucket, else the ms
-# until they would be (nothing is taken then). The clock is Redis's own: a caller's clock
-# read before it lost the CPU would wind a bucket's time back and credit a refill twice.
+# second of each. Returns {ms until `cost` tokens could be taken (0: taken from every bucket,
+# else nothing is taken), refusals in a row of the first bucket (reset by a take)}. A
+# bucket's key expires once it would be full again.
+# The clock is Redis's own: a caller's clock read before it lost the CPU would wind a
+# bucket's time back and credit a refill twice.
 _BUCKETS_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -31,21 +33,61 @@ for i, key in ipairs(KEYS) do
   if wait == 0 then t = t - cost end
   local at = tonumber(redis.call('HGET', key, 'at') or '0')
   redis.call('HSET', key, 'tokens', t, 'at', math.max(at, now))
-  redis.call('PEXPIRE', key, math.ceil(capacity / rate * 1000) + 1000)
+  redis.call('PEXPIRE', key, math.ceil((capacity - t) / rate * 1000) + 1000)
 end
-return wait
+local refused = 0
+if wait == 0 then
+  redis.call('HSET', KEYS[1], 'refused', 0)
+else
+  refused = redis.call('HINCRBY', KEYS[1], 'refused', 1)
+end
+return {wait, refused}
+"""
+
+# Empty the buckets and put them `seconds` in debt: KEYS: the buckets; ARGV: seconds, then
+# capacity and refill per second of each. A bucket already deeper in debt stays so.
+_OWE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local seconds = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local capacity, rate = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local held = tonumber(state[1]) or capacity
+  local at = tonumber(state[2]) or now
+  held = math.min(capacity, held + math.max(0, now - at) * rate / 1000)
+  local owed = math.min(held, -seconds * rate)
+  redis.call('HSET', key, 'tokens', owed, 'at', math.max(at, now))
+  redis.call('PEXPIRE', key, math.ceil((capacity - owed) / rate * 1000) + 1000)
+end
+return 0
 """
 
 
 class RedisRateLimiter:
     def __init__(self, client: Redis) -> None:
         self._take = client.register_script(_BUCKETS_LUA)
+        self._owe = client.register_script(_OWE_LUA)
 
     def take(self, user_id: str, buckets: Buckets, cost: int = 1) -> float:
-        args: list[float] = [cost]
-        for _, limit in buckets:
-            args += [limit.burst, limit.per_second]
-        wait_ms = self._take(
-            keys=[keys.rate_limit(user_id, name) for name, _ in buckets], args=args
+        return self.admit(user_id, buckets, cost).wait
+
+    def admit(self, user_id: str, buckets: Buckets, cost: int = 1) -> Admission:
+        wait_ms, refused = self._take(
+            keys=[keys.rate_limit(user_id, name) for name, _ in buckets],
+            args=_args(cost, buckets),
         )
-        return int(wait_ms) / 1000
+        return Admission(int(wait_ms) / 1000, int(refused))
+
+    def owe(self, user_id: str, buckets: Buckets, seconds: float) -> None:
+        self._owe(
+            keys=[keys.rate_limit(user_id, name) for name, _ in buckets],
+            args=_args(seconds, buckets),
+        )
+
+
+def _args(first: float, buckets: Buckets) -> list[float]:
+    args = [first]
+    for _, limit in buckets:
+        args += [limit.burst, limit.per_second]
+    return args

@@ -127,6 +127,17 @@ def redacted(event: Event) -> Event:
     return copy
 
 
+def _end(caller: Caller, error: ChatError) -> Response:
+    """Tell the caller why by @connections (a route response would find the socket closed),
+    then close it; if that fails, the route response tells it, and the socket stays open."""
+    try:
+        bootstrap.delivery().end(caller, error_frame(error))
+    except Exception:
+        logger.exception("could not close the connection", extra={"code": error.code.value})
+        return answer(error_frame(error))
+    return OK
+
+
 def answer(frame: dict[str, Any], status: int = 200) -> Response:
     return {"statusCode": status, "body": encode(frame).decode()}
 
@@ -145,22 +156,14 @@ def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> 
         try:
             caller = _caller(ctx.authorizer, ctx.connection_id)
             if _token_expired(ctx.authorizer):
-                expired = ChatError(
+                raise ChatError(
                     ErrorCode.TOKEN_EXPIRED,
                     "this connection's token has expired: reconnect with a fresh token",
+                    closes=True,
                 )
-                bootstrap.delivery().end(caller, error_frame(expired))
-                return OK
-            wait = bootstrap.rate_limiter().take(
-                caller.user_id, bootstrap.limits().frame(caller.connection_id)
+            bootstrap.frame_gate().admit(
+                caller, lambda: echoable_client_msg_id(_frame_of(parsed, {}).get("clientMsgId"))
             )
-            if wait:
-                raise ChatError(
-                    ErrorCode.RATE_LIMITED,
-                    "too many frames; slow down",
-                    client_msg_id=echoable_client_msg_id(_frame_of(parsed, {}).get("clientMsgId")),
-                    retry_after=wait,
-                )
             settings = bootstrap.settings()
             data = decode_body(parsed.text(), settings.max_frame_bytes)
             if model is None:
@@ -174,7 +177,7 @@ def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> 
             reply = action(caller, parse_frame(model, data, max_text=settings.max_text_length))
         except ChatError as error:
             logger.info("frame refused", extra={"code": error.code.value, "reason": error.message})
-            return answer(error_frame(error))
+            return _end(caller, error) if error.closes else answer(error_frame(error))
         except bootstrap.transient_errors() as exc:
             # Redis or MongoDB down or failing over: nothing was acked, the client retries.
             logger.warning(

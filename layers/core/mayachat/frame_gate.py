@@ -1,0 +1,58 @@
+"""Whether a connection's frame is served now: its user's frame limits, and a flood's end.
+
+A refused frame still costs an invocation (the limit is checked inside the function), so a
+client that ignores `retryAfterMs` would go on costing one per frame. After
+`close_after_refusals` refusals in a row the connection is closed instead, and the user's
+connection attempts owe `reconnect_penalty_seconds`: a flood ends within a second, and the
+client that reconnects at once is refused at the handshake (429) until the penalty is served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger
+
+from mayachat.errors import ChatError, ErrorCode
+from mayachat.limits import Limits
+from mayachat.model import Caller
+from mayachat.ports import RateLimiter
+
+logger = Logger(child=True)
+
+
+@dataclass
+class FrameGate:
+    limiter: RateLimiter
+    limits: Limits
+
+    def admit(self, caller: Caller, client_msg_id: Callable[[], str | None]) -> None:
+        """Take the frame's token, or raise `rate_limited` (naming the frame's clientMsgId,
+        read only then); one that `closes` the connection once the refusals run too long."""
+        admission = self.limiter.admit(caller.user_id, self.limits.frame(caller.connection_id))
+        if not admission.wait:
+            return
+        # The frames still in flight when it closes are refused plainly; a close that failed
+        # is tried again a round of refusals later.
+        if admission.refused_in_a_row % self.limits.close_after_refusals:
+            raise ChatError(
+                ErrorCode.RATE_LIMITED,
+                "too many frames; slow down",
+                client_msg_id=client_msg_id(),
+                retry_after=admission.wait,
+            )
+        penalty = self.limits.reconnect_penalty_seconds
+        self.limiter.owe(caller.user_id, self.limits.connect(), penalty)
+        logger.warning(
+            "connection closed for flooding",
+            extra={"refusedInARow": admission.refused_in_a_row, "penaltySeconds": penalty},
+        )
+        raise ChatError(
+            ErrorCode.RATE_LIMITED,
+            f"{admission.refused_in_a_row} frames refused in a row: closing this connection; "
+            f"reconnect after retryAfterMs and stay under the limits",
+            client_msg_id=client_msg_id(),
+            retry_after=max(penalty, admission.wait),
+            closes=True,
+        )
