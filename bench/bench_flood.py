@@ -210,8 +210,21 @@ def child(role: str, config: dict[str, Any]) -> Iterator[Child]:
         process.close()
 
 
+def split_cpus() -> tuple[set[int], int] | None:
+    """(the system's CPUs, the attacker's CPU), or None on one CPU. Mallory's client and the
+    REST function (its workers inherit it) get the last CPU: in AWS neither runs where the
+    WebSocket functions do (the attacker's machine is its own; each function scales its own
+    execution environments). The rest -- the phones, the gateway and its WebSocket
+    functions, Kafka, Redis, FerretDB, all shared in AWS too -- get the others, in baseline
+    and flood turns alike, so both conditions have the same CPUs."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return (set(cpus[:-1]), cpus[-1]) if len(cpus) > 1 else None
+
+
 def child_main(role: str) -> None:
     config = json.loads(os.environ[CHILD_CONFIG])
+    if config.get("cpu") is not None:
+        os.sched_setaffinity(0, {config["cpu"]})
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks on stderr, for a hang
     watchdog = threading.Timer(CHILD_LIFE_S, os._exit, args=(3,))
     watchdog.daemon = True
@@ -308,13 +321,34 @@ class Mallory:
                 continue
             sock = FloodSocket(ws)
             self.sockets.append(sock)
-            threading.Thread(target=self.receive, args=(sock,), daemon=True).start()
+            threading.Thread(target=self.receive, args=(sock, ws), daemon=True).start()
         print(f"ready {json.dumps({'open': len(self.sockets), 'refused': refusals})}", flush=True)
 
-    def receive(self, sock: FloodSocket) -> None:
+    def reopen(self, sock: FloodSocket) -> bool:
+        """A socket the server closed, opened again at once (as an abuser would): True when
+        the handshake let it in."""
+        try:
+            opened = connect(self.url, open_timeout=10)  # the handshake; entered below
+        except InvalidStatus as refused:
+            key = f"reconnect_refused_{refused.response.status_code}"
+        except (OSError, TimeoutError, WebSocketException):
+            key = "reconnect_failed"
+        else:
+            with self.lock:
+                ws = self.held.enter_context(opened)
+                sock.ws, sock.closed = ws, False
+                sock.sent = sock.answered = 0
+                self.counts["reconnected"] += 1
+            threading.Thread(target=self.receive, args=(sock, ws), daemon=True).start()
+            return True
+        with self.lock:
+            self.counts[key] += 1
+        return False
+
+    def receive(self, sock: FloodSocket, ws: ClientConnection) -> None:
         while not self.quit.is_set():
             try:
-                frame = json.loads(sock.ws.recv(timeout=0.5))
+                frame = json.loads(ws.recv(timeout=0.5))
             except TimeoutError:
                 continue
             except (ConnectionClosed, OSError):
@@ -331,6 +365,8 @@ class Mallory:
                     self.counts["send_accepted"] += 1
                 elif kind == "error" and code == "rate_limited":
                     self.counts["send_refused" if is_send else "typing_refused"] += 1
+                    if "closing" in str(frame.get("message")):
+                        self.counts["told_closing"] += 1
                 elif kind == "error":
                     self.counts[f"{'send' if is_send else 'typing'}_error:{code}"] += 1
                 elif kind == "message":  # its own accepted ones, fanned out to its sockets
@@ -373,8 +409,12 @@ class Mallory:
         n = 0
         while not self.stopping.is_set() and time.monotonic() < cap and n < self.max_frames:
             with self.lock:
-                if sock.closed:
-                    return
+                closed = sock.closed
+            if closed:
+                if not self.reopen(sock):
+                    self.stopping.wait(CONNECT_INTERVAL_S)
+                continue
+            with self.lock:
                 if self.window and sock.sent - sock.answered >= self.window:
                     self.answered.wait(0.05)
                     continue
@@ -386,7 +426,8 @@ class Mallory:
                 if self.typing:
                     sock.ws.send(json.dumps(typing))
             except (ConnectionClosed, OSError):
-                return
+                self.stopping.wait(0.01)  # the receiver marks it closed; then it is reopened
+                continue
             n += 2 if self.typing else 1
             with self.lock:
                 self.counts["send_sent"] += 1
@@ -481,6 +522,8 @@ def function_env(endpoints: dict[str, str]) -> dict[str, str]:
         "CONNECT_RATE_LIMIT_BURST": s.connect_rate_limit_burst,
         "CONNECT_RATE_LIMIT_PER_SECOND": s.connect_rate_limit_per_second,
         "MAX_CONNECTIONS_PER_USER": s.max_connections_per_user,
+        "RATE_LIMIT_CLOSE_AFTER": s.rate_limit_close_after,
+        "RATE_LIMIT_RECONNECT_PENALTY_SECONDS": s.rate_limit_reconnect_penalty_seconds,
         "REST_RATE_LIMIT_BURST": s.rest_rate_limit_burst,
         "REST_RATE_LIMIT_PER_SECOND": s.rest_rate_limit_per_second,
     }
@@ -505,6 +548,9 @@ def main() -> None:
     parser.add_argument("--lead", type=float, default=1.0, help="s of flood before measuring")
     parser.add_argument("--no-rest", action="store_true", help="no REST flood")
     parser.add_argument(
+        "--no-pin", action="store_true", help="mallory and the REST function on every CPU too"
+    )
+    parser.add_argument(
         "--no-typing", action="store_true", help="sendMessage only: every accepted frame is acked"
     )
     parser.add_argument(
@@ -518,8 +564,13 @@ def main() -> None:
     # Terminated, still stop what this run started (the children also quit on stdin's EOF).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
+    split = None if args.no_pin else split_cpus()
+    args.attacker_cpu = split[1] if split else None
+    if split:
+        os.sched_setaffinity(0, split[0])  # inherited by the services and the gateway
     config = StackConfig.from_env()
     statuses = up(config, ["kafka", "mongodb", "redis", "aws"])
+    args.unpinned = [s.name for s in statuses if split and s.state != "started"]
     try:
         endpoints = {status.name: status.endpoint for status in statuses}
         os.environ.update(app_environment(endpoints))
@@ -548,12 +599,13 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     samples: dict[str, list[float]] = {"baseline": [], "flood": []}
     turns: list[dict[str, Any]] = []
     floods: list[dict[str, Any]] = []
+    attacker_cpu = args.attacker_cpu
     with contextlib.ExitStack() as stack:
         gateway = stack.enter_context(gateway_process(TEMPLATE, env))
         rest_url = None
         if not args.no_rest:
             rest_env = {**env, "WEBSOCKET_MANAGEMENT_ENDPOINT": gateway.management_endpoint}
-            rest = stack.enter_context(child("rest", {"env": rest_env}))
+            rest = stack.enter_context(child("rest", {"env": rest_env, "cpu": attacker_cpu}))
             rest_url = rest.expect("url", 60)
         phones = {
             user: stack.enter_context(connect(f"{gateway.url}?token={mint(user)}", open_timeout=30))
@@ -572,6 +624,7 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
                     "rest_concurrency": args.rest_concurrency,
                     "max_sockets": int(env["MAX_CONNECTIONS_PER_USER"]),
                     "typing": not args.no_typing,
+                    "cpu": attacker_cpu,
                 },
             )
         )
@@ -623,6 +676,7 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
                 )
     write_samples("flood", samples)
     return {
+        "attacker_cpu": attacker_cpu,
         "samples": samples,
         "turns": turns,
         "floods": floods,
@@ -685,22 +739,23 @@ def report(result: dict[str, Any], args: argparse.Namespace, env: dict[str, str]
         for k, v in total.items()
         if k.startswith("rest_") and k not in ("rest_200", "rest_429")
     }
-    odd = {k: v for k, v in total.items() if ":" in k or k == "sockets_closed_by_server"}
+    odd = {k: v for k, v in total.items() if ":" in k}
+    closed, told = total["sockets_closed_by_server"], total["told_closing"]
+    reopened = total["reconnected"]
+    reopen_refused = {
+        k.removeprefix("reconnect_refused_"): v
+        for k, v in total.items()
+        if k.startswith("reconnect_refused_")
+    }
     own = total["own_messages_delivered"]
     phones_lost = sum(t["lost"] for t in turns)
     phones_refused: Counter[str] = Counter()
     for t in turns:
         phones_refused.update(t["refused"])
-    inferred = (
-        ""
-        if args.no_typing
-        else " (typing: sent minus refused, as an accepted typing frame gets no answer)"
-    )
     held = [
-        f"frames accepted{inferred} {accepted} <= {frame_bound:.0f} (the user's bucket: burst "
-        f"{user_burst}"
-        f" + {user_rate:g}/s over {turn_s:.1f} s of flood turns): "
-        f"**{'held' if accepted <= frame_bound else 'NOT held'}**",
+        f"messages acked {total['send_accepted']} <= {frame_bound:.0f} (the user's bucket: burst "
+        f"{user_burst} + {user_rate:g}/s over {turn_s:.1f} s of flood turns, which typing frames "
+        f"share): **{'held' if total['send_accepted'] <= frame_bound else 'NOT held'}**",
         f"extra sockets accepted {total['extra_accepted']}: "
         f"**{'held' if total['extra_accepted'] == 0 else 'NOT held'}**",
     ]
@@ -728,6 +783,20 @@ def report(result: dict[str, Any], args: argparse.Namespace, env: dict[str, str]
         f"--pairs {args.pairs} --window {args.window}"
         + ("" if result["rest"] else " --no-rest")
         + (" --no-typing" if args.no_typing else "")
+        + (" --no-pin" if args.no_pin else "")
+    )
+    unpinned = f" ({', '.join(args.unpinned)} ran already, on every CPU)" if args.unpinned else ""
+    pinned = (
+        f"Mallory's client, and the REST function's process and workers, run on CPU "
+        f"{result['attacker_cpu']} alone; everything else{unpinned} -- the phones, the gateway "
+        "and its WebSocket functions, Kafka, Redis, FerretDB -- on the other CPUs, in both "
+        "kinds of turn. In AWS neither mallory's machine nor the REST function's execution "
+        "environments share the WebSocket functions' CPUs, while the gateway, the WebSocket "
+        "functions and the stores are shared: mallory's frames, handshakes, reconnects and "
+        "REST reads (MongoDB, Redis) compete with the phones for those here too."
+        if result["attacker_cpu"] is not None
+        else "Nothing is pinned (--no-pin, or one CPU): mallory's own client and the REST "
+        "function's workers take CPU from the phones' functions too, which AWS would not do."
     )
     verdict = "met" if ratio <= TARGET else "not met"
     frames = "sendMessage frames" if args.no_typing else "a sendMessage and a typing frame in turn"
@@ -772,19 +841,25 @@ sent ({total["send_sent"]} sendMessage, {total["typing_sent"]} typing), **{accep
 ({total["send_accepted"]} acked messages, delivered {own} times to its other sockets;
 {typing_accepted} typing) and **{refused} refused
 with `rate_limited`** ({total["send_refused"]} sendMessage, {total["typing_refused"]} typing);
-{unanswered} sendMessage frames left unanswered; **{extra_429} extra sockets refused with
-429**{extra_note}; REST: **{rest_ok} answered 200, {rest_429} refused with 429**{rest_note}.
+{unanswered} sendMessage frames left unanswered; **{closed} sockets closed by the server** for
+flooding ({told} told why first), {reopened} opened again at once, {sum(reopen_refused.values())}
+attempts to reopen refused ({reopen_refused or "none"}); **{extra_429} extra sockets refused
+with 429**{extra_note}; REST: **{rest_ok} answered 200, {rest_429} refused with 429**{rest_note}.
+Typing frames get no answer when accepted, so "accepted" counts a typing frame sent and not
+refused, including those still in flight when their socket closed: an upper estimate.
 {odd_note}The other phones: {phones_lost} sends lost, refusals {dict(phones_refused) or "none"}.
 Limits: {"; ".join(held)}.
+
+{pinned}
 
 Locally the flood also competes for the machine: the emulator runs each function in worker
 processes (at most 10 per function) on these 2 cores, and each of mallory's frames is a Lambda
 invocation even when it is refused (the limit is checked inside the function, one Redis round
-trip), so the others' frames queue with mallory's for the same sendMessage workers and CPU --
-that is part of the ratio here. In AWS the route functions have no reserved concurrency and
-scale out, and the per-user limits are what keep mallory's work (Kafka, fan-out, MongoDB) to
-its share; the stage's route throttle in template.yaml (burst 500, 1000/s, shared by every
-user, not emulated locally) is what bounds the invocations a flood can cause.
+trip). What keeps that bounded is the close: a socket refused
+{env.get("RATE_LIMIT_CLOSE_AFTER", "30")} frames in a row is closed and its user's
+connection attempts wait {env.get("RATE_LIMIT_RECONNECT_PENALTY_SECONDS", "10")} s, so a
+client that ignores `retryAfterMs` costs a few dozen invocations per penalty, not one per
+frame (in AWS, Lambda invocations: money, and concurrency shared with everyone).
 
 Verdict: others' send p50 under one user's flood within {TARGET}x of the baseline:
 **{verdict}** ({ratio:.2f}x p50, {ratio99:.2f}x p99); mallory got {accepted} of {sent} frames
