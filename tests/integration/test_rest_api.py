@@ -135,6 +135,40 @@ def test_rooms_list_carries_unread_counts_and_last_message(rest: TestClient, aut
     assert rooms[quiet]["unreadCount"] == 0
 
 
+def test_the_rooms_list_pages_newest_activity_first_each_room_once(
+    rest: TestClient, auth: Auth
+) -> None:
+    alice, *others = users("alice", "b", "c", "d", "e", "f", "g", "h")
+    created = [create_room(rest, auth, alice, [other]) for other in others]  # newest last
+    busy = created[2]
+    put_messages(busy, [others[2]], 2)  # its last message is its activity: now the newest
+    seen: list[dict[str, object]] = []
+    cursor = None
+    for _ in range(len(created)):
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = rest.get("/api/rooms", params=params, headers=auth(alice)).json()
+        assert len(page["rooms"]) <= 3
+        seen += page["rooms"]
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    order = [r["roomId"] for r in seen]
+    assert order == [busy, *[r for r in reversed(created) if r != busy]]
+    assert seen[0]["unreadCount"] == 2
+    everything = rest.get("/api/rooms", headers=auth(alice)).json()
+    assert [r["roomId"] for r in everything["rooms"]] == order  # one page by default
+    assert everything["nextCursor"] is None
+
+
+@pytest.mark.parametrize("params", [{"cursor": "not-a-cursor"}, {"limit": 0}, {"limit": 201}])
+def test_a_bad_page_request_is_refused_with_a_reason(
+    rest: TestClient, auth: Auth, params: dict[str, object]
+) -> None:
+    response = rest.get("/api/rooms", params=params, headers=auth(users("alice")[0]))
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
 def test_membership_changes_reach_the_websocket_cache(rest: TestClient, auth: Auth) -> None:
     alice, bob, carol = users("alice", "bob", "carol")
     room = create_room(rest, auth, alice, [bob])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -240,6 +241,15 @@ class ChatReads(Protocol):
     def room(self, room_id: str) -> Room | None: ...
 
     def rooms_of(self, user_id: str) -> list[Room]: ...
+
+    def room_activity(self, user_id: str) -> list[tuple[str, datetime]]:
+        """(room id, last activity: its last message, else its creation) of each of the
+        user's rooms: the small projection a page of the room list is chosen from."""
+        ...
+
+    def rooms(self, room_ids: Sequence[str]) -> list[Room]:
+        """These rooms (in no order); absent ones are left out."""
+        ...
 
     def room_count(self, user_id: str, at_most: int) -> int:
         """How many rooms the user is in, counting no further than `at_most`."""

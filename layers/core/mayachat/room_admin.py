@@ -9,7 +9,10 @@ put it back), then given the new list. The room's online members get `member.add
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -39,11 +42,42 @@ MAX_GROUP_MEMBERS = 1000
 MAX_ROOMS_PER_USER = 1000
 
 
+# GET /api/rooms pages: a phone in hundreds of rooms fetches them a page at a time.
+DEFAULT_ROOM_PAGE = 100
+MAX_ROOM_PAGE = 200
+
+
 @dataclass(frozen=True)
 class RoomListing:
     room: Room
     unread_count: int
     cursor: Cursor
+
+
+@dataclass(frozen=True)
+class RoomPage:
+    listings: list[RoomListing]
+    next_cursor: str | None  # None: this was the last page
+
+
+Activity = tuple[datetime, str]  # (last activity, room id): the list's order, newest first
+
+
+def page_cursor(key: Activity) -> str:
+    """Opaque to clients: where the next page starts (below this key)."""
+    raw = json.dumps([key[0].isoformat(), key[1]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: str) -> Activity:
+    try:
+        at, room_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is not None and isinstance(room_id, str):
+            return when, room_id
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise Invalid("cursor: not one this API gave (pass nextCursor as it came)")
 
 
 def direct_room_id(a: str, b: str) -> str:
@@ -89,16 +123,27 @@ class RoomAdmin:
             raise NotFound(f"room {room_id}")
         return existing, False
 
-    def listing(self, user_id: str) -> list[RoomListing]:
-        """The caller's rooms with unread counts: three queries whatever the room count."""
-        rooms = self.reads.rooms_of(user_id)
+    def listing(
+        self, user_id: str, limit: int = DEFAULT_ROOM_PAGE, cursor: str | None = None
+    ) -> RoomPage:
+        """A page of the caller's rooms, newest activity first, with unread counts. The page
+        is chosen from every room's (id, activity) -- at most MAX_ROOMS_PER_USER small
+        documents -- then only its rooms are read, with three queries."""
+        order = sorted(((at, rid) for rid, at in self.reads.room_activity(user_id)), reverse=True)
+        if cursor is not None:
+            after = _after(cursor)
+            order = [key for key in order if key < after]
+        page = order[:limit]
+        found = {r.room_id: r for r in self.reads.rooms([rid for _, rid in page])}
+        # (A room can change between the two reads: one the caller just left is not shown.)
+        rooms = [found[rid] for _, rid in page if rid in found and user_id in found[rid].members]
         cursors = self.reads.cursors(user_id, [r.room_id for r in rooms])
         unread = self.reads.unread_counts(user_id, unread_ranges(rooms, cursors))
-        rooms.sort(key=lambda r: r.updated_at or r.created_at, reverse=True)
-        return [
+        listings = [
             RoomListing(r, unread.get(r.room_id, 0), cursors.get(r.room_id, Cursor()))
             for r in rooms
         ]
+        return RoomPage(listings, page_cursor(page[-1]) if len(order) > limit else None)
 
     def get(self, user_id: str, room_id: str) -> Room:
         room = self.reads.room(room_id)

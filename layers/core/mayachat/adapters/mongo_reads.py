@@ -40,6 +40,15 @@ class MongoChatReads:
     def rooms_of(self, user_id: str) -> list[Room]:
         return [document_to_room(d) for d in self._rooms.find({"members": user_id})]
 
+    def room_activity(self, user_id: str) -> list[tuple[str, datetime]]:
+        found = self._rooms.find({"members": user_id}, {"updatedAt": 1, "createdAt": 1})
+        return [(d["_id"], utc(d.get("updatedAt") or d["createdAt"])) for d in found]
+
+    def rooms(self, room_ids: Sequence[str]) -> list[Room]:
+        if not room_ids:
+            return []
+        return [document_to_room(d) for d in self._rooms.find({"_id": {"$in": list(room_ids)}})]
+
     def room_count(self, user_id: str, at_most: int) -> int:
         return self._rooms.count_documents({"members": user_id}, limit=at_most)
 

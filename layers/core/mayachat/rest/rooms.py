@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from mayachat import bootstrap
 from mayachat.model import USER_ID_PATTERN
@@ -19,7 +19,7 @@ from mayachat.rest.schemas import (
 )
 from mayachat.rest.security import CurrentUser
 from mayachat.roles import Role
-from mayachat.room_admin import RoomAdmin
+from mayachat.room_admin import DEFAULT_ROOM_PAGE, MAX_ROOM_PAGE, RoomAdmin
 from mayachat.views import RoomType
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -41,9 +41,22 @@ def create(user: CurrentUser, service: Service, body: RoomCreateIn, response: Re
     return RoomOut.of(room)
 
 
-@router.get("", response_model=RoomsOut, summary="The caller's rooms, newest activity first")
-def listing(user: CurrentUser, service: Service) -> RoomsOut:
-    return RoomsOut(rooms=[RoomListingOut.listing(item) for item in service.listing(user)])
+@router.get(
+    "",
+    response_model=RoomsOut,
+    summary="The caller's rooms, newest activity first, a page at a time",
+)
+def listing(
+    user: CurrentUser,
+    service: Service,
+    limit: Annotated[int, Query(ge=1, le=MAX_ROOM_PAGE)] = DEFAULT_ROOM_PAGE,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> RoomsOut:
+    page = service.listing(user, limit, cursor)
+    return RoomsOut(
+        rooms=[RoomListingOut.listing(item) for item in page.listings],
+        nextCursor=page.next_cursor,
+    )
 
 
 @router.get("/{roomId}", response_model=RoomOut, summary="One of the caller's rooms")

@@ -164,3 +164,6 @@ class RoomListingOut(RoomOut):
 
 class RoomsOut(BaseModel):
     rooms: list[RoomListingOut]
+    nextCursor: str | None = Field(
+        default=None, description="pass as `cursor` for the next page; null on the last one"
+    )
