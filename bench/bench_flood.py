@@ -855,8 +855,9 @@ Limits: {"; ".join(held)}.
 Locally the flood also competes for the machine: the emulator runs each function in worker
 processes (at most 10 per function) on these 2 cores, and each of mallory's frames is a Lambda
 invocation even when it is refused (the limit is checked inside the function, one Redis round
-trip). What keeps that bounded is the close: a socket refused
-{env.get("RATE_LIMIT_CLOSE_AFTER", "30")} frames in a row is closed and its user's
+trip). What keeps that bounded is the close: a socket with
+{env.get("RATE_LIMIT_CLOSE_AFTER", "30")} strikes (refused frames, one forgiven a second) is
+closed and its user's
 connection attempts wait {env.get("RATE_LIMIT_RECONNECT_PENALTY_SECONDS", "10")} s, so a
 client that ignores `retryAfterMs` costs a few dozen invocations per penalty, not one per
 frame (in AWS, Lambda invocations: money, and concurrency shared with everyone).

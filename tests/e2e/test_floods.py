@@ -103,7 +103,7 @@ def test_a_socket_that_floods_on_is_closed_and_its_user_waits_to_reconnect(
     mallory, alice = users("mallory"), users("alice")
     room = new_room(mallory, alice)
     flooder = phone(mallory)
-    for i in range(100):  # the burst of 30, then refusals it never waits out
+    for i in range(150):  # the burst of 30, then refusals it never waits out
         flooder.send({"action": "typing", "roomId": room, "isTyping": i % 2 == 0})
     closing = [
         frame

@@ -123,14 +123,15 @@ def test_rate_limiter_says_when_to_retry(client: Redis) -> None:
     assert limiter.take(user, bucket) == 0
 
 
-def test_rate_limiter_counts_a_buckets_refusals_in_a_row(client: Redis) -> None:
+def test_each_refusal_is_a_strike_and_strikes_are_forgiven_over_time(client: Redis) -> None:
     limiter = RedisRateLimiter(client)
     user = uid("mallory")
     frames = [("conn:c1", Limit(burst=2, per_second=0.001)), ("frames", Limit(60, 0.001))]
-    assert [limiter.admit(user, frames).refused_in_a_row for _ in range(5)] == [0, 0, 1, 2, 3]
-    client.hset(keys.rate_limit(user, "conn:c1"), "tokens", 1)  # a refill, as if it had waited
-    assert limiter.admit(user, frames) == Admission(0.0, 0)  # admitted: the count restarts
-    assert limiter.admit(user, frames).refused_in_a_row == 1
+    assert [limiter.admit(user, frames).strikes for _ in range(5)] == [0, 0, 1, 2, 3]
+    client.hset(keys.rate_limit(user, "conn:c1"), "tokens", 1)  # a refill, as if it waited
+    assert limiter.admit(user, frames) == Admission(0.0, 3)  # admitted; strikes fade with time
+    client.hset(keys.rate_limit(user, "conn:c1"), "struckAt", 0)  # as if long ago
+    assert limiter.admit(user, frames).strikes == 1  # forgiven, but for this refusal
 
 
 def test_a_debt_refuses_for_its_seconds_then_refills(client: Redis) -> None:

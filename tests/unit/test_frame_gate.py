@@ -51,15 +51,3 @@ def test_a_connection_that_ignores_its_refusals_is_closed_and_must_wait_to_recon
     world.connections.connect(Caller("alice", "c-alice"))  # ...for mallory alone
     world.limiter.repay()
     world.connections.connect(Caller("mallory", "c-mallory-2"))
-
-
-def test_an_admitted_frame_starts_the_count_again(world: World) -> None:
-    close_after = world.limits.close_after_refusals
-    for _ in range(world.limits.connection_frames.burst):
-        world.frame_gate.admit(MALLORY, lambda: None)
-    for _ in range(close_after - 1):
-        refusal(world)
-    world.limiter.taken.clear()  # the bucket refilled: the client waited, as told
-    world.frame_gate.admit(MALLORY, lambda: None)
-    world.limiter.taken[("mallory", "conn:c-mallory")] = world.limits.connection_frames.burst
-    assert not refusal(world).closes

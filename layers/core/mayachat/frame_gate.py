@@ -1,10 +1,11 @@
 """Whether a connection's frame is served now: its user's frame limits, and a flood's end.
 
 A refused frame still costs an invocation (the limit is checked inside the function), so a
-client that ignores `retryAfterMs` would go on costing one per frame. After
-`close_after_refusals` refusals in a row the connection is closed instead, and the user's
-connection attempts owe `reconnect_penalty_seconds`: a flood ends within a second, and the
-client that reconnects at once is refused at the handshake (429) until the penalty is served.
+client that ignores `retryAfterMs` would go on costing one per frame. Each refusal is a
+strike against the connection (forgiven at STRIKES_FORGIVEN_PER_SECOND); at
+`close_after_refusals` strikes the connection is closed instead, and the user's connection
+attempts owe `reconnect_penalty_seconds`: a flood ends within a second or two, and the client
+that reconnects at once is refused at the handshake (429) until the penalty is served.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class FrameGate:
             return
         # The frames still in flight when it closes are refused plainly; a close that failed
         # is tried again a round of refusals later.
-        if admission.refused_in_a_row % self.limits.close_after_refusals:
+        if admission.strikes % self.limits.close_after_refusals:
             raise ChatError(
                 ErrorCode.RATE_LIMITED,
                 "too many frames; slow down",
@@ -46,11 +47,11 @@ class FrameGate:
         self.limiter.owe(caller.user_id, self.limits.connect(), penalty)
         logger.warning(
             "connection closed for flooding",
-            extra={"refusedInARow": admission.refused_in_a_row, "penaltySeconds": penalty},
+            extra={"strikes": admission.strikes, "penaltySeconds": penalty},
         )
         raise ChatError(
             ErrorCode.RATE_LIMITED,
-            f"{admission.refused_in_a_row} frames refused in a row: closing this connection; "
+            f"{admission.strikes} frames refused without waiting: closing this connection; "
             f"reconnect after retryAfterMs and stay under the limits",
             client_msg_id=client_msg_id(),
             retry_after=max(penalty, admission.wait),

@@ -23,10 +23,15 @@ class Limit:
 Buckets = list[tuple[str, Limit]]  # (bucket name, its limit), all of one user
 
 
+# A refusal is a strike against the connection; strikes are forgiven at this rate, so a
+# client that waits its retryAfterMs never gathers many, and one that does not soon does.
+STRIKES_FORGIVEN_PER_SECOND = 1.0
+
+
 @dataclass(frozen=True)
 class Admission:
     wait: float  # 0.0: admitted; else the seconds until it would be (for retryAfterMs)
-    refused_in_a_row: int  # by the first bucket, since it last admitted (0 when admitted)
+    strikes: int  # the first bucket's refusals, less those forgiven
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,8 @@ class Limits:
     connects: Limit  # $connect attempts of a user
     rest: Limit  # REST calls of a user
     max_connections: int  # open connections of a user
-    # A connection refused this many frames in a row ignores retryAfterMs: it is closed, and
-    # its user's connection attempts wait `reconnect_penalty_seconds`.
+    # A connection with this many strikes ignores retryAfterMs: it is closed, and its user's
+    # connection attempts wait `reconnect_penalty_seconds`.
     close_after_refusals: int
     reconnect_penalty_seconds: float
 

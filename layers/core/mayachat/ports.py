@@ -173,7 +173,7 @@ class RateLimiter(Protocol):
         ...
 
     def admit(self, user_id: str, buckets: Buckets, cost: int = 1) -> Admission:
-        """As `take`, and how many times in a row the first bucket has refused."""
+        """As `take`, and the first bucket's strikes: one per refusal, forgiven over time."""
         ...
 
     def owe(self, user_id: str, buckets: Buckets, seconds: float) -> None:

@@ -91,9 +91,10 @@ class Settings(BaseModel):
     connect_rate_limit_burst: int = Field(default=20, ge=1)
     connect_rate_limit_per_second: float = Field(default=1.0, gt=0)
     max_connections_per_user: int = Field(default=10, ge=1)
-    # A connection whose frames are refused this many times in a row (it does not wait the
-    # retryAfterMs it is told) is closed, and its user's connection attempts are refused for
-    # the penalty: a flood ends in a second, instead of costing an invocation per frame.
+    # A connection with this many strikes (one per refused frame, one forgiven a second: it
+    # does not wait the retryAfterMs it is told) is closed, and its user's connection
+    # attempts are refused for the penalty: a flood ends in a second or two, instead of
+    # costing an invocation per frame.
     rate_limit_close_after: int = Field(default=30, ge=1)
     rate_limit_reconnect_penalty_seconds: float = Field(default=10.0, ge=0)
     # REST calls per user.

@@ -5,12 +5,12 @@ from __future__ import annotations
 from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
-from mayachat.limits import Admission, Buckets
+from mayachat.limits import STRIKES_FORGIVEN_PER_SECOND, Admission, Buckets
 
 # Token buckets, all or none. KEYS: the buckets; ARGV: cost, then capacity and refill per
-# second of each. Returns {ms until `cost` tokens could be taken (0: taken from every bucket,
-# else nothing is taken), refusals in a row of the first bucket (reset by a take)}. A
-# bucket's key expires once it would be full again.
+# second of each, then the strikes forgiven per second. Returns {ms until `cost` tokens could
+# be taken (0: taken from every bucket, else nothing is taken), the first bucket's strikes
+# (one per refusal, forgiven at that rate)}. A bucket's key expires once it is full again.
 # The clock is Redis's own: a caller's clock read before it lost the CPU would wind a
 # bucket's time back and credit a refill twice.
 _BUCKETS_LUA = """
@@ -35,13 +35,13 @@ for i, key in ipairs(KEYS) do
   redis.call('HSET', key, 'tokens', t, 'at', math.max(at, now))
   redis.call('PEXPIRE', key, math.ceil((capacity - t) / rate * 1000) + 1000)
 end
-local refused = 0
-if wait == 0 then
-  redis.call('HSET', KEYS[1], 'refused', 0)
-else
-  refused = redis.call('HINCRBY', KEYS[1], 'refused', 1)
-end
-return {wait, refused}
+local marks = redis.call('HMGET', KEYS[1], 'strikes', 'struckAt')
+local strikes = tonumber(marks[1]) or 0
+local struck = tonumber(marks[2]) or now
+strikes = math.max(0, strikes - math.max(0, now - struck) * tonumber(ARGV[#KEYS * 2 + 2]) / 1000)
+if wait > 0 then strikes = strikes + 1 end
+redis.call('HSET', KEYS[1], 'strikes', strikes, 'struckAt', now)
+return {wait, math.ceil(strikes)}
 """
 
 # Empty the buckets and put them `seconds` in debt: KEYS: the buckets; ARGV: seconds, then
@@ -73,11 +73,11 @@ class RedisRateLimiter:
         return self.admit(user_id, buckets, cost).wait
 
     def admit(self, user_id: str, buckets: Buckets, cost: int = 1) -> Admission:
-        wait_ms, refused = self._take(
+        wait_ms, strikes = self._take(
             keys=[keys.rate_limit(user_id, name) for name, _ in buckets],
-            args=_args(cost, buckets),
+            args=[*_args(cost, buckets), STRIKES_FORGIVEN_PER_SECOND],
         )
-        return Admission(int(wait_ms) / 1000, int(refused))
+        return Admission(int(wait_ms) / 1000, int(strikes))
 
     def owe(self, user_id: str, buckets: Buckets, seconds: float) -> None:
         self._owe(
