@@ -1,8 +1,7 @@
-"""$connect: register the connection (user -> devices) and the user's presence."""
+"""$connect: register the connection (user -> devices), within the user's limits.
 
-from mayachat import bootstrap
-from mayachat.edge.websocket import connect_route
+Its route, frame and service call are in mayachat.edge.routes."""
 
-bootstrap.connections()
+from mayachat.edge.routes import websocket_handler
 
-handler = connect_route()
+handler = websocket_handler("WsConnectFunction")

@@ -1,15 +1,7 @@
-"""$default: every frame no route matched (not JSON, no action, unknown action)."""
+"""$default: every frame no route matched (not JSON, no action, unknown action).
 
-from mayachat import bootstrap
-from mayachat.edge.websocket import Reply, frame_route
-from mayachat.model import Caller
-from mayachat.protocol import Frame
+Its route, frame and service call are in mayachat.edge.routes."""
 
-bootstrap.rate_limiter()  # the only adapter: the error frame is the route response
+from mayachat.edge.routes import websocket_handler
 
-
-def unreachable(caller: Caller, frame: Frame) -> Reply:
-    raise AssertionError("the $default route never dispatches a frame")
-
-
-handler = frame_route(None, unreachable)
+handler = websocket_handler("WsDefaultFunction")

@@ -1,8 +1,7 @@
-"""$disconnect: forget the connection (best effort: 410 on delivery also cleans up)."""
+"""$disconnect: forget the connection (best effort: 410 on delivery also cleans up).
 
-from mayachat import bootstrap
-from mayachat.edge.websocket import disconnect_route
+Its route, frame and service call are in mayachat.edge.routes."""
 
-bootstrap.connections()
+from mayachat.edge.routes import websocket_handler
 
-handler = disconnect_route()
+handler = websocket_handler("WsDisconnectFunction")

@@ -1,17 +1,7 @@
-"""markDelivered / markRead: move the caller's cursor forward, log it, tell the room."""
+"""markDelivered / markRead: move the caller's cursor forward, log it, tell the room.
 
-from mayachat import bootstrap
-from mayachat.edge.websocket import frame_route
-from mayachat.model import Caller, ReceiptKind
-from mayachat.protocol import MarkFrame
+Its route, frame and service call are in mayachat.edge.routes."""
 
-receipts = bootstrap.receipts()
+from mayachat.edge.routes import websocket_handler
 
-KINDS = {"markDelivered": ReceiptKind.DELIVERED, "markRead": ReceiptKind.READ}
-
-
-def mark(caller: Caller, frame: MarkFrame) -> None:
-    receipts.mark(caller, frame.roomId, KINDS[frame.action], frame.upToSeq)
-
-
-handler = frame_route(MarkFrame, mark)
+handler = websocket_handler("WsReceiptsFunction")

@@ -1,15 +1,7 @@
-"""sendMessage: to Kafka first (then ack), then to the room's online members."""
+"""sendMessage: to Kafka first (then ack), then to the room's online members.
 
-from mayachat import bootstrap
-from mayachat.edge.websocket import Reply, frame_route
-from mayachat.model import Caller
-from mayachat.protocol import SendMessageFrame
+Its route, frame and service call are in mayachat.edge.routes."""
 
-messaging = bootstrap.messaging()
+from mayachat.edge.routes import websocket_handler
 
-
-def send_message(caller: Caller, frame: SendMessageFrame) -> Reply:
-    return messaging.send(caller, frame.roomId, frame.clientMsgId, frame.content.model_dump())
-
-
-handler = frame_route(SendMessageFrame, send_message)
+handler = websocket_handler("WsSendMessageFunction")

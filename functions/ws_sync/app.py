@@ -1,15 +1,7 @@
-"""sync: replay a room's messages after a seq, from Redis, falling back to MongoDB."""
+"""sync: replay a room's stored messages after a seq (MongoDB, up to its stable seq).
 
-from mayachat import bootstrap
-from mayachat.edge.websocket import frame_route
-from mayachat.model import Caller
-from mayachat.protocol import SyncFrame
+Its route, frame and service call are in mayachat.edge.routes."""
 
-sync = bootstrap.sync()
+from mayachat.edge.routes import websocket_handler
 
-
-def on_sync(caller: Caller, frame: SyncFrame) -> None:
-    sync.sync(caller, frame.roomId, frame.afterSeq, frame.limit)  # posts frames, in order
-
-
-handler = frame_route(SyncFrame, on_sync)
+handler = websocket_handler("WsSyncFunction")

@@ -1,15 +1,7 @@
-"""typing: tell the room's other online members; nothing is stored."""
+"""typing: tell the room's other online members; nothing is stored.
 
-from mayachat import bootstrap
-from mayachat.edge.websocket import frame_route
-from mayachat.model import Caller
-from mayachat.protocol import TypingFrame
+Its route, frame and service call are in mayachat.edge.routes."""
 
-typing = bootstrap.typing()
+from mayachat.edge.routes import websocket_handler
 
-
-def on_typing(caller: Caller, frame: TypingFrame) -> None:
-    typing.typing(caller, frame.roomId, frame.isTyping)
-
-
-handler = frame_route(TypingFrame, on_typing)
+handler = websocket_handler("WsTypingFunction")

@@ -277,7 +277,7 @@ def messaging() -> Messaging:
 
 
 @cache
-def typing() -> Typing:
+def typing_indicators() -> Typing:
     from mayachat.chat import Typing
 
     return Typing(rooms(), delivery())

@@ -1,9 +1,10 @@
 """The WebSocket edge: API Gateway events in, calls to the chat services, frames out.
 
-Every route function is `frame_route(FrameModel, action)`: it validates the event (Powertools'
-parser models, extended with the authorizer context), rate-limits the connection, decodes and
-validates the frame, and turns a refusal into an error frame. The socket always stays open; an
-unexpected failure is logged with the event and answered with `internal_error`.
+Every frame function is `frame_route(routes)` (mayachat.edge.routes holds the table): it
+validates the event (Powertools' parser models, extended with the authorizer context),
+rate-limits the connection, decodes and validates the frame against its route's model, and
+turns a refusal into an error frame. The socket stays open (but for token_expired and a
+flood); an unexpected failure is logged with the event and answered with `internal_error`.
 
 The answer to the frame (the action's reply, or the error frame) is the response body: the
 frame routes are two-way (a `$default` RouteResponse in template.yaml), so API Gateway sends it
@@ -14,8 +15,9 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser.models import (
@@ -142,8 +144,17 @@ def answer(frame: dict[str, Any], status: int = 200) -> Response:
     return {"statusCode": status, "body": encode(frame).decode()}
 
 
-def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> LambdaHandler:
-    """A route handler for frames of `model` (None: the $default route, any frame)."""
+@dataclass(frozen=True)
+class FrameRoute(Generic[F]):
+    """A route's frame model and the service call that serves it."""
+
+    model: type[F]
+    serve: Callable[[Caller, F], Reply]
+
+
+def frame_route(routes: Mapping[str, FrameRoute[Any]]) -> LambdaHandler:
+    """The handler of a function serving these route keys; a frame on any other route (the
+    $default route: no or an unknown action) is refused with `unknown_action`."""
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: Event, context: LambdaContext) -> Response:
@@ -166,7 +177,8 @@ def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> 
             )
             settings = bootstrap.settings()
             data = decode_body(parsed.text(), settings.max_frame_bytes)
-            if model is None:
+            route = routes.get(ctx.route_key)
+            if route is None:
                 action_name = data.get("action")
                 raise ChatError(
                     ErrorCode.UNKNOWN_ACTION,
@@ -174,7 +186,8 @@ def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> 
                     if action_name is not None
                     else "frame has no action",
                 )
-            reply = action(caller, parse_frame(model, data, max_text=settings.max_text_length))
+            frame = parse_frame(route.model, data, max_text=settings.max_text_length)
+            reply = route.serve(caller, frame)
         except ChatError as error:
             logger.info("frame refused", extra={"code": error.code.value, "reason": error.message})
             return _end(caller, error) if error.closes else answer(error_frame(error))
@@ -196,6 +209,11 @@ def frame_route(model: type[F] | None, action: Callable[[Caller, F], Reply]) -> 
         return answer(reply) if reply is not None else OK
 
     return handler
+
+
+def default_route() -> LambdaHandler:
+    """$default: every frame no route matched (not JSON, no action, unknown action)."""
+    return frame_route({})
 
 
 def connect_route() -> LambdaHandler:

@@ -1,0 +1,107 @@
+"""Every WebSocket route in one table: its key, its frame, the service call, its function.
+
+Each functions/ws_*/app.py is one line, `handler = websocket_handler("<FunctionLogicalId>")`;
+tests check template.yaml, tests/events, docs/protocol.md and docs/asyncapi.yaml against
+this table. A new action is a frame model (mayachat.protocol), a service call and a row here,
+then its function in template.yaml (tests/unit/test_routes.py says what is missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mayachat import bootstrap
+from mayachat.edge.websocket import (
+    FrameRoute,
+    LambdaHandler,
+    Reply,
+    connect_route,
+    default_route,
+    disconnect_route,
+    frame_route,
+)
+from mayachat.model import Caller, ReceiptKind
+from mayachat.protocol import MarkFrame, PingFrame, SendMessageFrame, SyncFrame, TypingFrame
+
+CONNECT, DISCONNECT, DEFAULT = "$connect", "$disconnect", "$default"
+
+
+def _send_message(caller: Caller, frame: SendMessageFrame) -> Reply:
+    # To Kafka first (then the ack), then to the room's online members.
+    messaging = bootstrap.messaging()
+    return messaging.send(caller, frame.roomId, frame.clientMsgId, frame.content.model_dump())
+
+
+def _typing(caller: Caller, frame: TypingFrame) -> Reply:
+    bootstrap.typing_indicators().typing(caller, frame.roomId, frame.isTyping)
+    return None
+
+
+_RECEIPT_KINDS = {"markDelivered": ReceiptKind.DELIVERED, "markRead": ReceiptKind.READ}
+
+
+def _mark(caller: Caller, frame: MarkFrame) -> Reply:
+    bootstrap.receipts().mark(caller, frame.roomId, _RECEIPT_KINDS[frame.action], frame.upToSeq)
+    return None
+
+
+def _sync(caller: Caller, frame: SyncFrame) -> Reply:
+    bootstrap.sync().sync(caller, frame.roomId, frame.afterSeq, frame.limit)  # posts, in order
+    return None
+
+
+def _pong(caller: Caller, frame: PingFrame) -> Reply:
+    # Keeps the socket inside API Gateway's 10-minute idle timeout.
+    return {"type": "pong"}
+
+
+FRAME_ROUTES: dict[str, FrameRoute[Any]] = {
+    "sendMessage": FrameRoute(SendMessageFrame, _send_message),
+    "typing": FrameRoute(TypingFrame, _typing),
+    "markDelivered": FrameRoute(MarkFrame, _mark),
+    "markRead": FrameRoute(MarkFrame, _mark),
+    "sync": FrameRoute(SyncFrame, _sync),
+    "ping": FrameRoute(PingFrame, _pong),
+}
+
+
+@dataclass(frozen=True)
+class RouteFunction:
+    """One Lambda function: the route keys it serves, and what it builds at cold start (the
+    adapters of its own routes only)."""
+
+    routes: tuple[str, ...]
+    warm: Callable[[], object]
+
+
+FUNCTIONS: dict[str, RouteFunction] = {
+    "WsConnectFunction": RouteFunction((CONNECT,), bootstrap.connections),
+    "WsDisconnectFunction": RouteFunction((DISCONNECT,), bootstrap.connections),
+    # The only adapter of these two: the error frame or the pong is the route response.
+    "WsDefaultFunction": RouteFunction((DEFAULT,), bootstrap.frame_gate),
+    "WsPingFunction": RouteFunction(("ping",), bootstrap.frame_gate),
+    "WsSendMessageFunction": RouteFunction(("sendMessage",), bootstrap.messaging),
+    "WsTypingFunction": RouteFunction(("typing",), bootstrap.typing_indicators),
+    "WsReceiptsFunction": RouteFunction(("markDelivered", "markRead"), bootstrap.receipts),
+    "WsSyncFunction": RouteFunction(("sync",), bootstrap.sync),
+}
+
+
+def route_functions() -> dict[str, str]:
+    """Route key -> the logical id of the function behind it (as template.yaml must have)."""
+    return {key: name for name, function in FUNCTIONS.items() for key in function.routes}
+
+
+def websocket_handler(function: str) -> LambdaHandler:
+    """The handler of one route function, its adapters built now (once per cold start)."""
+    spec = FUNCTIONS[function]
+    spec.warm()
+    if spec.routes == (CONNECT,):
+        return connect_route()
+    if spec.routes == (DISCONNECT,):
+        return disconnect_route()
+    if spec.routes == (DEFAULT,):
+        return default_route()
+    return frame_route({key: FRAME_ROUTES[key] for key in spec.routes})
