@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
+from mayachat import ports
 from mayachat.chat import (
     Connections,
     Delivery,
@@ -20,8 +22,16 @@ from mayachat.chat import (
 from mayachat.frame_gate import FrameGate
 from mayachat.limits import Admission, Buckets, Limit, Limits
 from mayachat.log_schema import STABLE_SEQ_HEADER
-from mayachat.model import Message, ReceiptKind
-from mayachat.ports import Claim, Lag, LogPosition, LogRecord, LogUnavailable
+from mayachat.model import Message, Receipt, ReceiptKind
+from mayachat.ports import (
+    Claim,
+    DeadLetter,
+    Lag,
+    LogPosition,
+    LogRecord,
+    LogUnavailable,
+    StoreOutcome,
+)
 from mayachat.settings import Settings
 
 
@@ -128,8 +138,8 @@ class FakeLedger:
 
 
 class FakeRateLimiter:
-    """Token buckets without a clock: each bucket allows `burst` takes, then refuses; a debt
-    (`owe`) refuses until `repay` is called."""
+    """Token buckets without a clock: each bucket allows `burst` takes, then refuses (every
+    refusal a strike, never forgiven); a debt (`owe`) refuses until `repay` is called."""
 
     def __init__(self) -> None:
         self.taken: dict[tuple[str, str], int] = defaultdict(int)
@@ -148,7 +158,6 @@ class FakeRateLimiter:
             return Admission(owed or 1.0, self.refused[first])
         for name, _ in buckets:
             self.taken[(user_id, name)] += cost
-        self.refused[first] = 0
         return Admission(0.0, 0)
 
     def owe(self, user_id: str, buckets: Buckets, seconds: float) -> None:
@@ -234,6 +243,60 @@ class FakeGateway:
         self.sent += [(cid, data) for cid, data in posts if cid not in self.gone]
         return gone
 
+    def close(self, connection_id: str) -> None:
+        self.gone.add(connection_id)
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.messages: dict[str, Message] = {}
+        self.cursors: dict[tuple[str, str], dict[str, int]] = {}
+        self.stable: dict[str, int] = {}
+        self.down = False
+        self.calls = 0
+
+    def store_messages(self, messages: Sequence[Message]) -> list[StoreOutcome]:
+        self.calls += 1
+        if self.down:
+            return [StoreOutcome.FAILED] * len(messages)
+        outcomes = []
+        for m in messages:
+            taken = {(x.room_id, x.seq): x.message_id for x in self.messages.values()}
+            if m.message_id in self.messages:
+                outcomes.append(StoreOutcome.DUPLICATE)
+            elif taken.get((m.room_id, m.seq)) not in (None, m.message_id):
+                outcomes.append(StoreOutcome.CONFLICT)
+            else:
+                self.messages[m.message_id] = m
+                outcomes.append(StoreOutcome.STORED)
+        return outcomes
+
+    def apply_receipts(self, receipts: Sequence[Receipt]) -> list[bool]:
+        if self.down:
+            return [False] * len(receipts)
+        for r in receipts:
+            cursor = self.cursors.setdefault((r.room_id, r.user_id), {})
+            cursor[r.kind.value] = max(cursor.get(r.kind.value, 0), r.up_to_seq)
+        return [True] * len(receipts)
+
+    def raise_stable(self, stable: Mapping[str, int]) -> bool:
+        if self.down:
+            return False
+        for room, seq in stable.items():
+            self.stable[room] = max(self.stable.get(room, 0), seq)
+        return True
+
+
+class FakeDeadLetters:
+    def __init__(self) -> None:
+        self.letters: list[DeadLetter] = []
+        self.down = False
+
+    def send(self, letter: DeadLetter) -> None:
+        if self.down:
+            raise RuntimeError("dead-letter topic unavailable")
+        self.letters.append(letter)
+
 
 @dataclass
 class World:
@@ -281,3 +344,18 @@ class World:
     def persist(self) -> None:
         """Run the persist function over the whole log."""
         self.archive.persist(self.log.records)
+
+
+if TYPE_CHECKING:  # mypy (make typecheck) holds every fake to its port
+    _registry: ports.ConnectionRegistry = FakeRegistry()
+    _cache: ports.MembershipCache = FakeMembershipCache()
+    _directory: ports.RoomDirectory = FakeDirectory({})
+    _ledger: ports.SendLedger = FakeLedger()
+    _sequences: ports.SequenceAllocator = FakeLedger()
+    _limiter: ports.RateLimiter = FakeRateLimiter()
+    _log: ports.EventLog = FakeLog()
+    _archive: ports.MessageArchive = FakeArchive()
+    _cursors: ports.Cursors = FakeCursors()
+    _gateway: ports.ConnectionGateway = FakeGateway()
+    _store: ports.MessageStore = FakeStore()
+    _dead_letters: ports.DeadLetters = FakeDeadLetters()

@@ -3,64 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.persistence import IncomingRecord, Outcome, Persister
-from mayachat.ports import DeadLetter, StoreOutcome
+from mayachat.ports import StoreOutcome
+from tests.fakes import FakeDeadLetters, FakeStore
 
 MESSAGES, EVENTS = "chat-messages", "message-persistence"
-
-
-class FakeStore:
-    def __init__(self) -> None:
-        self.messages: dict[str, Message] = {}
-        self.cursors: dict[tuple[str, str], dict[str, int]] = {}
-        self.stable: dict[str, int] = {}
-        self.down = False
-        self.calls = 0
-
-    def store_messages(self, messages: Sequence[Message]) -> list[StoreOutcome]:
-        self.calls += 1
-        if self.down:
-            return [StoreOutcome.FAILED] * len(messages)
-        outcomes = []
-        for m in messages:
-            taken = {(x.room_id, x.seq): x.message_id for x in self.messages.values()}
-            if m.message_id in self.messages:
-                outcomes.append(StoreOutcome.DUPLICATE)
-            elif taken.get((m.room_id, m.seq)) not in (None, m.message_id):
-                outcomes.append(StoreOutcome.CONFLICT)
-            else:
-                self.messages[m.message_id] = m
-                outcomes.append(StoreOutcome.STORED)
-        return outcomes
-
-    def apply_receipts(self, receipts: Sequence[Receipt]) -> list[bool]:
-        if self.down:
-            return [False] * len(receipts)
-        for r in receipts:
-            cursor = self.cursors.setdefault((r.room_id, r.user_id), {})
-            cursor[r.kind.value] = max(cursor.get(r.kind.value, 0), r.up_to_seq)
-        return [True] * len(receipts)
-
-    def raise_stable(self, stable: Mapping[str, int]) -> bool:
-        if self.down:
-            return False
-        for room, seq in stable.items():
-            self.stable[room] = max(self.stable.get(room, 0), seq)
-        return True
-
-
-class FakeDeadLetters:
-    def __init__(self) -> None:
-        self.letters: list[DeadLetter] = []
-        self.down = False
-
-    def send(self, letter: DeadLetter) -> None:
-        if self.down:
-            raise RuntimeError("dead-letter topic unavailable")
-        self.letters.append(letter)
 
 
 def message(seq: int, room: str = "r1") -> Message:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import jwt
 
-from mayachat.model import TOKEN_LEEWAY_SECONDS, USER_ID_PATTERN
+from mayachat.fields import USER_ID_PATTERN
+from mayachat.model import TOKEN_LEEWAY_SECONDS
 from mayachat.settings import ConfigError, Settings
 
 LEEWAY_SECONDS = TOKEN_LEEWAY_SECONDS

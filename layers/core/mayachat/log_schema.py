@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
-from mayachat.model import USER_ID_PATTERN
-from mayachat.protocol import ClientMsgId, RoomId
+from mayachat.fields import ClientMsgId, MessageId, RoomId, Seq, UserId
 
 # The header that carries a room's stable seq on a message record, and the event of a record
 # that carries only that (docs/architecture.md, G2).
 STABLE_SEQ_HEADER = "stableSeq"
 STABLE_EVENT = "room.stable"
 
-Seq = Annotated[StrictInt, Field(ge=0)]
-# The one rule for user ids: tokens whose `sub` breaks it are refused at the door.
-UserId = Annotated[str, Field(pattern=USER_ID_PATTERN)]
 IsoTime = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")]
 
 
@@ -26,7 +22,7 @@ class _Record(BaseModel):
 
 
 class WireMessage(_Record):
-    messageId: Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+    messageId: MessageId
     roomId: RoomId
     seq: Seq
     senderId: UserId

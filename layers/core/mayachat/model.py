@@ -7,9 +7,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-# The one rule for user ids: tokens' `sub` (refused at the door otherwise), REST paths and
-# log records alike.
-USER_ID_PATTERN = r"^[A-Za-z0-9_.@:|+-]{1,128}$"
 # Clock skew allowed on a token's expiry, at the door and on an open socket.
 TOKEN_LEEWAY_SECONDS = 30
 

@@ -13,10 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
 from mayachat.errors import ChatError, ErrorCode
-
-RoomId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-ClientMsgId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]  # = _CLIENT_MSG_ID
-Seq = Annotated[StrictInt, Field(ge=0, le=2**53)]
+from mayachat.fields import CLIENT_MSG_ID_PATTERN, ClientMsgId, RoomId, Seq
 
 
 class Frame(BaseModel):
@@ -95,7 +92,7 @@ def parse_frame(model: type[F], data: dict[str, Any], *, max_text: int) -> F:
     return frame
 
 
-_CLIENT_MSG_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_CLIENT_MSG_ID = re.compile(CLIENT_MSG_ID_PATTERN)
 
 
 def echoable_client_msg_id(value: object) -> str | None:

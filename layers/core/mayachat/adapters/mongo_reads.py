@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
@@ -16,6 +15,7 @@ from mayachat.adapters.mongo import (
     CURSORS,
     MESSAGES,
     ROOMS,
+    Document,
     document_to_message,
     document_to_room,
     utc,
@@ -23,8 +23,6 @@ from mayachat.adapters.mongo import (
 from mayachat.model import Message
 from mayachat.ports import SeqRange
 from mayachat.views import Cursor, Room, RoomStats
-
-Document = dict[str, Any]
 
 
 class MongoChatReads:

@@ -15,21 +15,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from aws_lambda_powertools import Logger
 from pymongo import UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
-from mayachat.adapters.mongo import CURSORS, MESSAGES, ROOMS, created_at, message_to_document
+from mayachat.adapters.mongo import (
+    CURSORS,
+    MESSAGES,
+    ROOMS,
+    Document,
+    created_at,
+    message_to_document,
+)
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.ports import StoreOutcome
 
 logger = Logger(child=True)
 
 DUPLICATE_KEY = 11000
-Document = dict[str, Any]
 
 
 # MongoDB refused the credentials: AuthenticationFailed, Unauthorized.

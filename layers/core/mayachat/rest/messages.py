@@ -8,11 +8,10 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from mayachat import bootstrap
 from mayachat.errors import Invalid
+from mayachat.fields import MESSAGE_ID_PATTERN, ROOM_ID_PATTERN, USER_ID_PATTERN
 from mayachat.history import History, ensure_self
-from mayachat.model import USER_ID_PATTERN, ReceiptKind
+from mayachat.model import ReceiptKind
 from mayachat.rest.schemas import (
-    MESSAGE_ID_PATTERN,
-    ROOM_ID_PATTERN,
     DeliveredIn,
     HistoryOut,
     MarkedOut,

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from mayachat import bootstrap
-from mayachat.model import USER_ID_PATTERN
+from mayachat.fields import ROOM_ID_PATTERN, USER_ID_PATTERN
 from mayachat.rest.schemas import (
-    ROOM_ID_PATTERN,
     MembersIn,
     RoleIn,
     RoomCreateIn,

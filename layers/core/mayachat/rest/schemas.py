@@ -6,19 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mayachat.model import USER_ID_PATTERN, Message
-from mayachat.protocol import RoomId
+from mayachat.fields import MessageId, RoomId, Seq, UserId
+from mayachat.model import Message
 from mayachat.room_admin import RoomListing
 from mayachat.views import Room
-
-MESSAGE_ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
-ROOM_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-
-UserId = Annotated[str, Field(pattern=USER_ID_PATTERN)]
-MessageId = Annotated[str, Field(pattern=MESSAGE_ID_PATTERN)]
-Seq = Annotated[StrictInt, Field(ge=0, le=2**53)]
 
 
 class Body(BaseModel):
