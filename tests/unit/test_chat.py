@@ -46,7 +46,7 @@ def synced(world: World, caller: Caller, room_id: str, after_seq: int) -> list[i
 
 
 def test_send_logs_then_acks_the_sender_and_delivers_to_every_other_device(world: World) -> None:
-    ack = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    ack = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT).ack
     message = sent(world, ALICE_PHONE, "m-1")
     (record,) = world.log.records
     assert (record.topic, record.key) == ("chat-messages", "r1")
@@ -63,9 +63,9 @@ def test_send_logs_then_acks_the_sender_and_delivers_to_every_other_device(world
 
 
 def test_a_resend_returns_the_first_ack_and_creates_nothing(world: World) -> None:
-    first = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    first = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT).ack
     world.gateway.sent.clear()
-    again = world.messaging.send(ALICE_PHONE, "r1", "m-1", {"type": "text", "text": "edited?"})
+    again = world.messaging.send(ALICE_PHONE, "r1", "m-1", {"type": "text", "text": "edited?"}).ack
     assert again == first == sent(world, ALICE_PHONE, "m-1").ack()
     assert len(world.log.records) == 1
     assert world.gateway.sent == []
@@ -73,7 +73,7 @@ def test_a_resend_returns_the_first_ack_and_creates_nothing(world: World) -> Non
 
 def test_a_big_room_gets_the_ack_posted_first_not_after_the_fan_out(world: World) -> None:
     world.delivery.wave = 2  # fewer posts than this: the ack is the route response
-    assert world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT) is None
+    assert world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT).ack_posted
     ack = sent(world, ALICE_PHONE, "m-1").ack()
     assert json.loads(world.gateway.sent[0][1]) == ack
     assert world.gateway.sent[0][0] == "c-alice-phone"
@@ -204,9 +204,9 @@ def test_a_reader_never_moves_past_a_seq_whose_send_is_retried(world: World) -> 
     with pytest.raises(ChatError):
         world.messaging.send(ALICE_PHONE, "r1", "A1", TEXT)
     world.log.down = False
-    assert world.messaging.send(BOB, "r1", "B1", TEXT) is not None
+    assert world.messaging.send(BOB, "r1", "B1", TEXT).ack["seq"]
     assert synced(world, BOB, "r1", 0) == []  # seq 1 is still on its way
-    ack = world.messaging.send(ALICE_PHONE, "r1", "A1", TEXT)
+    ack = world.messaging.send(ALICE_PHONE, "r1", "A1", TEXT).ack
     assert ack is not None
     assert ack["seq"] == 1
     assert synced(world, BOB, "r1", 0) == [1]  # and the reader asked for seq 2 to be told
@@ -223,7 +223,7 @@ def test_a_send_given_up_is_skipped_and_its_late_resend_gets_a_fresh_seq(world: 
     world.ledger.give_up("r1")  # the abandon window passed
     assert synced(world, BOB, "r1", 0) == []  # the reader asks for the stable seq...
     assert synced(world, BOB, "r1", 0) == [2]  # ...which the next persist batch brings
-    ack = world.messaging.send(ALICE_PHONE, "r1", "A1", TEXT)
+    ack = world.messaging.send(ALICE_PHONE, "r1", "A1", TEXT).ack
     assert ack is not None
     assert (ack["messageId"], ack["seq"]) == (first.message_id, 3)  # same message, new seq
     assert synced(world, BOB, "r1", 2) == [3]
@@ -242,7 +242,7 @@ def test_a_claim_belongs_to_its_room(world: World) -> None:
     with pytest.raises(ChatError) as refused:
         world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
     assert refused.value.code is ErrorCode.NOT_A_MEMBER
-    ack = world.messaging.send(ALICE_PHONE, "r2", "m-1", TEXT)
+    ack = world.messaging.send(ALICE_PHONE, "r2", "m-1", TEXT).ack
     assert ack is not None
     assert ack["roomId"] == "r2"
     assert [(r.key, json.loads(r.value)["roomId"]) for r in world.log.records] == [("r2", "r2")]
@@ -253,7 +253,7 @@ def test_an_ack_stands_when_redis_fails_after_the_log_took_the_message(world: Wo
         raise ConnectionError("redis went away")
 
     world.ledger.confirm = redis_down  # type: ignore[method-assign]
-    ack = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    ack = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT).ack
     assert ack is not None
     assert ack["seq"] == 1
     assert len(world.log.records) == 1
@@ -277,7 +277,7 @@ def test_an_ack_stands_when_live_delivery_fails_after_the_log_took_the_message(
         raise ConnectionError("redis went away")
 
     world.registry.connections_of = redis_down  # type: ignore[method-assign]
-    ack = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    ack = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT).ack
     assert ack == sent(world, ALICE_PHONE, "m-1").ack()
     assert len(world.log.records) == 1
 

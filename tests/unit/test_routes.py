@@ -71,3 +71,22 @@ def test_asyncapi_sends_exactly_the_table_with_the_models_required_fields() -> N
         model = FRAME_ROUTES[key].model
         required = {name for name, field in model.model_fields.items() if field.is_required()}
         assert set(schema["required"]) == required, key
+
+
+def test_asyncapi_documents_each_server_frame_as_mayachat_frames_types_it() -> None:
+    from mayachat import frames
+
+    spec: dict[str, Any] = yaml.safe_load((REPO / "docs" / "asyncapi.yaml").read_text())
+    schemas = spec["components"]["schemas"]
+    typed = {
+        "AckPayload": frames.Ack,
+        "MessagePayload": frames.MessageEvent,
+        "TypingEventPayload": frames.TypingEvent,
+        "ReceiptPayload": frames.ReceiptEvent,
+        "SyncPagePayload": frames.SyncPage,
+        "PongPayload": frames.Pong,
+        "ErrorPayload": frames.ErrorFrame,
+    }
+    for name, frame in typed.items():
+        assert set(schemas[name]["required"]) == set(frame.__required_keys__), name
+        assert set(schemas[name]["properties"]) == set(frame.__annotations__), name

@@ -19,6 +19,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from mayachat.errors import ChatError, ErrorCode
+from mayachat.frames import Ack, ErrorFrame, ServerFrame, SyncPage, WireMessage
 from mayachat.ids import new_message_id
 from mayachat.limits import Limits
 from mayachat.log_schema import STABLE_EVENT, STABLE_SEQ_HEADER
@@ -128,16 +129,17 @@ class Delivery:
     def to_members(
         self,
         user_ids: Iterable[str],
-        frame: dict[str, Any],
+        frame: ServerFrame,
         *,
         exclude: set[str] | None = None,
-        reply: tuple[str, dict[str, Any]] | None = None,
+        reply: tuple[str, ServerFrame] | None = None,
         what: str,
         room_id: str,
-    ) -> dict[str, Any] | None:
+    ) -> bool:
         """Post `frame` to the members' connections. `reply` = (connection, frame) is the answer
-        to the caller: returned, for the route response, when the members' posts fit in one
-        wave (then it costs no post); else posted first, so it does not wait for a big room."""
+        to the caller: left to the route response when the members' posts fit in one wave
+        (then it costs no post); else posted first, so it does not wait for a big room.
+        True when the reply was posted."""
         data = encode(frame)
         skip = exclude or set()
         posts: list[tuple[str, bytes]] = []
@@ -147,16 +149,13 @@ class Delivery:
                 if connection_id not in skip:
                     posts.append((connection_id, data))
                     owners[connection_id] = user_id
-        answer = None
-        if reply is not None:
-            if len(posts) < self.wave:
-                answer = reply[1]
-            else:
-                posts.insert(0, (reply[0], encode(reply[1])))
+        posted = reply is not None and len(posts) >= self.wave
+        if reply is not None and posted:
+            posts.insert(0, (reply[0], encode(reply[1])))
         self.post(posts, owners, what=what, room_id=room_id)
-        return answer
+        return posted
 
-    def end(self, caller: Caller, frame: dict[str, Any]) -> None:
+    def end(self, caller: Caller, frame: ErrorFrame) -> None:
         """Tell the caller why, then close its connection (a route response would come too
         late: the socket is closed by then)."""
         owner = {caller.connection_id: caller.user_id}
@@ -222,6 +221,12 @@ def append_or_unavailable(
     )
 
 
+@dataclass(frozen=True)
+class Sent:
+    ack: Ack
+    ack_posted: bool = False  # posted with the fan-out: the route response must not repeat it
+
+
 @dataclass
 class Messaging:
     topic: str
@@ -232,9 +237,9 @@ class Messaging:
 
     def send(
         self, caller: Caller, room_id: str, client_msg_id: str, content: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """Claim, log, confirm, deliver. Returns the sender's ack for the route response, or
-        None when it was posted (first) with a big room's fan-out."""
+    ) -> Sent:
+        """Claim, log, confirm, deliver; the sender's ack, and whether it was posted (first,
+        with a big room's fan-out) rather than left for the route response."""
         members = self.rooms.require_member(caller, room_id, client_msg_id)
         claim = self.ledger.claim(
             Message(
@@ -253,13 +258,13 @@ class Messaging:
                 "resend answered with the first ack",
                 extra={"messageId": message.message_id, "clientMsgId": client_msg_id},
             )
-            return message.ack()
+            return Sent(message.ack())
         append_or_unavailable(
             self.log, message_record(self.topic, claim), client_msg_id=client_msg_id
         )
         self._confirm(claim)
         try:
-            return self.delivery.to_members(
+            posted = self.delivery.to_members(
                 members,
                 {"type": "message", "message": message.to_wire()},
                 exclude={caller.connection_id},
@@ -267,6 +272,7 @@ class Messaging:
                 what="message",
                 room_id=room_id,
             )
+            return Sent(message.ack(), ack_posted=posted)
         except Exception:
             # Logged is acked, whatever fails now: an error here would make the phone resend,
             # and a resend after Redis lost the claim would be a second message.
@@ -274,7 +280,7 @@ class Messaging:
                 "logged, but live delivery failed; acking anyway (members catch up)",
                 extra={"messageId": message.message_id, "seq": message.seq},
             )
-            return message.ack()
+            return Sent(message.ack())
 
     def _confirm(self, claim: Claim) -> None:
         """The log holds the message, so the ack stands whatever happens here: a failed
@@ -449,11 +455,11 @@ class Sync:
 
 def sync_frames(
     room_id: str, messages: list[Message], has_more: bool, *, caught_up: bool = True
-) -> Iterable[dict[str, Any]]:
+) -> Iterable[SyncPage]:
     """`sync` frames of at most MAX_SYNC_FRAME_BYTES. The last has `final: true`; its
     `hasMore` says whether to sync again from its last seq at once, its `caughtUp: false`
     that more messages are on their way into the store: sync again in a moment."""
-    batch: list[dict[str, Any]] = []
+    batch: list[WireMessage] = []
     size = 0
     for message in messages:
         wire = message.to_wire()

@@ -5,8 +5,6 @@ TypedDicts, not models: a frame is built on the hot path and encoded straight to
 type costs nothing at run time.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal, NotRequired, TypedDict
 
 
@@ -73,18 +71,21 @@ class ErrorFrame(TypedDict):
 
 class MembersAdded(TypedDict):
     type: Literal["member.added"]
+    roomId: str
     userIds: list[str]
     by: str
 
 
 class MemberRemoved(TypedDict):
     type: Literal["member.removed"]
+    roomId: str
     userId: str
     by: str
 
 
 class MemberRole(TypedDict):
     type: Literal["member.role"]
+    roomId: str
     userId: str
     role: str
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from mayachat.frames import Ack, ReceiptEvent, WireMessage
+
 # Clock skew allowed on a token's expiry, at the door and on an open socket.
 TOKEN_LEEWAY_SECONDS = 30
 
@@ -26,7 +28,7 @@ class Message:
     content: dict[str, Any]
     created_at: str
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> WireMessage:
         return {
             "messageId": self.message_id,
             "roomId": self.room_id,
@@ -49,7 +51,7 @@ class Message:
             created_at=str(data["createdAt"]),
         )
 
-    def ack(self) -> dict[str, Any]:
+    def ack(self) -> Ack:
         return {
             "type": "ack",
             "clientMsgId": self.client_msg_id,
@@ -73,7 +75,7 @@ class Receipt:
     up_to_seq: int
     at: str = field(default_factory=utc_now_iso)
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> ReceiptEvent:
         return {
             "type": "receipt",
             "roomId": self.room_id,

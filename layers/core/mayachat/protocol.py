@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.fields import CLIENT_MSG_ID_PATTERN, ClientMsgId, RoomId, Seq
+from mayachat.frames import ErrorFrame
 
 
 class Frame(BaseModel):
@@ -100,12 +102,12 @@ def echoable_client_msg_id(value: object) -> str | None:
     return value if isinstance(value, str) and _CLIENT_MSG_ID.fullmatch(value) else None
 
 
-def encode(frame: dict[str, Any]) -> bytes:
+def encode(frame: Mapping[str, Any]) -> bytes:
     return json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def error_frame(error: ChatError) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "code": error.code.value, "message": error.message}
+def error_frame(error: ChatError) -> ErrorFrame:
+    frame: ErrorFrame = {"type": "error", "code": error.code.value, "message": error.message}
     if error.client_msg_id:
         frame["clientMsgId"] = error.client_msg_id
     if error.retry_after is not None:

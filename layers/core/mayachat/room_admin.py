@@ -15,7 +15,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,6 +23,7 @@ from aws_lambda_powertools import Logger
 
 from mayachat.chat import Delivery
 from mayachat.errors import Forbidden, Invalid, NotFound
+from mayachat.frames import MemberChange, MemberRemoved, MemberRole, MembersAdded
 from mayachat.history import unread_ranges
 from mayachat.ports import ChatReads, MembershipCache, RoomWrites
 from mayachat.roles import (
@@ -162,7 +163,13 @@ class RoomAdmin:
             return room
         self._check_room_caps(new)
         changed = self._change(room_id, lambda v: self.writes.add_members(room_id, new, v))
-        self._tell(changed, {"type": "member.added", "userIds": new, "by": user_id})
+        added: MembersAdded = {
+            "type": "member.added",
+            "roomId": room_id,
+            "userIds": new,
+            "by": user_id,
+        }
+        self._tell(changed, added)
         return changed
 
     def remove_member(self, user_id: str, room_id: str, member: str) -> None:
@@ -177,8 +184,13 @@ class RoomAdmin:
         changed = self._change(
             room_id, lambda v: self.writes.remove_member(room_id, member, roles, v)
         )
-        event = {"type": "member.removed", "userId": member, "by": user_id}
-        self._tell(changed, event, also=[member])
+        removed: MemberRemoved = {
+            "type": "member.removed",
+            "roomId": room_id,
+            "userId": member,
+            "by": user_id,
+        }
+        self._tell(changed, removed, also=[member])
 
     def set_role(self, user_id: str, room_id: str, member: str, role: Role) -> Room:
         room = self._group_of_member(user_id, room_id)
@@ -191,7 +203,13 @@ class RoomAdmin:
             )
         roles = roles_with(room, member, role)
         changed = self._change(room_id, lambda v: self.writes.set_roles(room_id, roles, v))
-        self._tell(changed, {"type": "member.role", "userId": member, "role": role.value})
+        promoted: MemberRole = {
+            "type": "member.role",
+            "roomId": room_id,
+            "userId": member,
+            "role": role.value,
+        }
+        self._tell(changed, promoted)
         return changed
 
     def _check_room_caps(self, user_ids: Sequence[str]) -> None:
@@ -224,7 +242,7 @@ class RoomAdmin:
         self.cache.put(room_id, frozenset(changed.members), version)
         return changed
 
-    def _tell(self, room: Room, event: Mapping[str, object], also: Sequence[str] = ()) -> None:
+    def _tell(self, room: Room, event: MemberChange, also: Sequence[str] = ()) -> None:
         """Best effort: the change is written; a phone that missed the frame sees it in
         GET /api/rooms/{roomId}."""
         if self.delivery is None:
@@ -232,8 +250,8 @@ class RoomAdmin:
         try:
             self.delivery.to_members(
                 [*room.members, *also],
-                {**event, "roomId": room.room_id},
-                what=str(event["type"]),
+                event,
+                what=event["type"],
                 room_id=room.room_id,
             )
         except Exception:

@@ -31,7 +31,8 @@ CONNECT, DISCONNECT, DEFAULT = "$connect", "$disconnect", "$default"
 def _send_message(caller: Caller, frame: SendMessageFrame) -> Reply:
     # To Kafka first (then the ack), then to the room's online members.
     messaging = bootstrap.messaging()
-    return messaging.send(caller, frame.roomId, frame.clientMsgId, frame.content.model_dump())
+    sent = messaging.send(caller, frame.roomId, frame.clientMsgId, frame.content.model_dump())
+    return None if sent.ack_posted else sent.ack
 
 
 def _typing(caller: Caller, frame: TypingFrame) -> Reply:

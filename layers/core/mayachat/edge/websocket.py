@@ -34,6 +34,7 @@ from pydantic import Field
 
 from mayachat import bootstrap
 from mayachat.errors import ChatError, ErrorCode
+from mayachat.frames import ServerFrame
 from mayachat.model import TOKEN_LEEWAY_SECONDS, Caller
 from mayachat.protocol import (
     Frame,
@@ -49,7 +50,7 @@ logger = Logger()
 Event = dict[str, Any]
 Response = dict[str, Any]
 LambdaHandler = Callable[[Event, LambdaContext], Response]
-Reply = dict[str, Any] | None  # a frame for the caller, sent as the route response
+Reply = ServerFrame | None  # a frame for the caller, sent as the route response
 F = TypeVar("F", bound=Frame)
 
 OK: Response = {"statusCode": 200}
@@ -140,7 +141,7 @@ def _end(caller: Caller, error: ChatError) -> Response:
     return OK
 
 
-def answer(frame: dict[str, Any], status: int = 200) -> Response:
+def answer(frame: ServerFrame, status: int = 200) -> Response:
     return {"statusCode": status, "body": encode(frame).decode()}
 
 
