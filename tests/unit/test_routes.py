@@ -90,3 +90,48 @@ def test_asyncapi_documents_each_server_frame_as_mayachat_frames_types_it() -> N
     for name, frame in typed.items():
         assert set(schemas[name]["required"]) == set(frame.__required_keys__), name
         assert set(schemas[name]["properties"]) == set(frame.__annotations__), name
+
+
+def test_the_template_has_every_block_a_route_and_its_function_need() -> None:
+    """What template.yaml repeats per route and per function, checked from the table: a new
+    action fails here naming the block it lacks."""
+    from mayachat_local.template import load_template
+
+    resources: dict[str, Any] = load_template(TEMPLATE)["Resources"]
+
+    def of_type(kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v.get("Properties", {}) for k, v in resources.items() if v["Type"] == kind}
+
+    routes = {p["RouteKey"]: name for name, p in of_type("AWS::ApiGatewayV2::Route").items()}
+    responses = {
+        p["RouteId"]["Ref"]: name for name, p in of_type("AWS::ApiGatewayV2::RouteResponse").items()
+    }
+    deployed = set(resources["ChatWebSocketDeployment"]["DependsOn"])
+    for key in route_functions():
+        route = routes[key]
+        assert route in deployed, f"{route}: not in ChatWebSocketDeployment's DependsOn"
+        if key in FRAME_ROUTES or key == DEFAULT:  # two-way: the answer is the response
+            assert route in responses, f"{key}: no RouteResponse"
+            assert responses[route] in deployed, f"{responses[route]}: not deployed"
+
+    def refs(kind: str, path: tuple[str, ...]) -> set[str]:
+        found = set()
+        for props in of_type(kind).values():
+            value: Any = props
+            for step in path:
+                value = value[step] if isinstance(value, dict) else value[0][step]
+            found.add(value["Ref"])
+        return found
+
+    permitted = refs("AWS::Lambda::Permission", ("FunctionName",))
+    alarmed = [
+        (p["MetricName"], p["Dimensions"][0]["Value"]["Ref"])
+        for p in of_type("AWS::CloudWatch::Alarm").values()
+        if p.get("Namespace") == "AWS/Lambda"
+    ]
+    for name in FUNCTIONS:
+        assert name in permitted, f"{name}: no Lambda::Permission for API Gateway"
+        log_group = resources[name]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert resources[log_group]["Type"] == "AWS::Logs::LogGroup", name
+        for metric in ("Errors", "Throttles"):
+            assert (metric, name) in alarmed, f"{name}: no {metric} alarm"
