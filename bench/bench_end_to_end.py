@@ -128,7 +128,7 @@ def raw_produce_rate(clients: int, messages: int) -> float:
 def raw_mongo_rate(db: Any, count: int) -> float:
     """Documents/s of insert_many, in batches of the mapping's BatchSize, into a scratch
     collection with the messages collection's indexes (dropped after)."""
-    from mayachat.adapters.mongo import INDEXES, MESSAGES
+    from mayachat.adapters.mongo_schema import INDEXES, MESSAGES
 
     scratch = db[f"raw_{uuid.uuid4().hex[:8]}"]
     for collection, keys, options in INDEXES:
@@ -409,7 +409,7 @@ class SystemRun:
 def run_system(endpoints: dict[str, str], db: Any, run: str, args: argparse.Namespace) -> SystemRun:
     """Warm up, wait until the warm-up is in MongoDB, then the measured sends, and wait
     until MongoDB holds them (or PERSIST_TIMEOUT passed)."""
-    from mayachat.adapters.mongo import MESSAGES
+    from mayachat.adapters.mongo_schema import MESSAGES
     from mayachat_local.rooms import create_room
 
     groups = fresh_groups_at_topic_end(run)
@@ -448,7 +448,7 @@ def main() -> int:
 
     from pymongo import MongoClient
 
-    from mayachat.adapters.mongo import MESSAGES
+    from mayachat.adapters.mongo_schema import MESSAGES
     from mayachat_local.esm.spec import read_mappings
     from mayachat_local.template import load_template
 

@@ -29,7 +29,7 @@ def main() -> None:
     from pymongo import MongoClient
 
     from mayachat.adapters.dead_letters import KafkaDeadLetters
-    from mayachat.adapters.mongo import ensure_indexes, message_to_document
+    from mayachat.adapters.mongo_schema import ensure_indexes, message_to_document
     from mayachat.adapters.mongo_store import MongoMessageStore
     from mayachat.ids import new_message_id
     from mayachat.model import Message

@@ -36,7 +36,7 @@ def main() -> None:
     from pymongo import DESCENDING, MongoClient
 
     from mayachat import bootstrap
-    from mayachat.adapters.mongo import ensure_indexes
+    from mayachat.adapters.mongo_schema import ensure_indexes
     from mayachat.ids import new_message_id
 
     db = bootstrap.mongo_database()
@@ -191,7 +191,7 @@ to SQLite: the plan above is a scan, and raw pymongo grows alike); needs a real 
 def _room(room_id: str, members: list[str]) -> Any:
     from datetime import UTC, datetime
 
-    from mayachat.views import Room, RoomType
+    from mayachat.model import Room, RoomType
 
     return Room(room_id, RoomType.GROUP, tuple(members), members[0], datetime.now(UTC))
 

@@ -117,7 +117,7 @@ Verdict: no MongoDB call on the send path with the membership cache warm: **{mon
 
 
 def _group() -> Any:
-    from mayachat.views import RoomType
+    from mayachat.model import RoomType
 
     return RoomType.GROUP
 

@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING
 from mayachat import ports
 from mayachat.chat import (
     Connections,
-    Delivery,
     Messaging,
     Receipts,
-    Rooms,
     StablePublisher,
     Sync,
     Typing,
 )
+from mayachat.delivery import Delivery
 from mayachat.frame_gate import FrameGate
 from mayachat.limits import Admission, Buckets, Limit, Limits
 from mayachat.log_schema import STABLE_SEQ_HEADER
+from mayachat.membership import Rooms
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.ports import (
     Claim,

@@ -12,18 +12,17 @@ import pytest
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from mayachat.adapters.mongo import (
+from mayachat.adapters.mongo_archive import MongoMessageArchive
+from mayachat.adapters.mongo_rooms import MongoRooms
+from mayachat.adapters.mongo_schema import (
     MESSAGES,
     ROOMS,
-    MongoMessageArchive,
-    MongoRooms,
-    MongoSeqReservations,
     document_to_message,
     ensure_indexes,
     message_to_document,
 )
-from mayachat.model import Message
-from mayachat.views import Room, RoomType
+from mayachat.adapters.mongo_seq_blocks import MongoSeqReservations
+from mayachat.model import Message, Room, RoomType
 
 
 @pytest.fixture

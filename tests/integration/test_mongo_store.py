@@ -11,11 +11,11 @@ import pytest
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from mayachat.adapters.mongo import CURSORS, MESSAGES, ROOMS, MongoRooms, ensure_indexes
+from mayachat.adapters.mongo_rooms import MongoRooms
+from mayachat.adapters.mongo_schema import CURSORS, MESSAGES, ROOMS, ensure_indexes
 from mayachat.adapters.mongo_store import MongoMessageStore
-from mayachat.model import Message, Receipt, ReceiptKind
+from mayachat.model import Message, Receipt, ReceiptKind, Room, RoomType
 from mayachat.ports import StoreOutcome
-from mayachat.views import Room, RoomType
 
 S, D, C, F = (
     StoreOutcome.STORED,

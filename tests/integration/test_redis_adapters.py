@@ -11,7 +11,7 @@ from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
 from mayachat.adapters.redis_connections import CONNECTION_TTL_SECONDS, RedisConnectionRegistry
-from mayachat.adapters.redis_guards import RedisRateLimiter
+from mayachat.adapters.redis_rate_limits import RedisRateLimiter
 from mayachat.adapters.redis_rooms import RedisCursors, RedisMembershipCache
 from mayachat.limits import Admission, Limit
 from mayachat.model import ReceiptKind
@@ -150,7 +150,7 @@ def test_stats_cache_round_trips_and_expires(client: Redis) -> None:
     from datetime import UTC, datetime
 
     from mayachat.adapters.redis_rooms import RedisStatsCache
-    from mayachat.views import RoomStats
+    from mayachat.model import RoomStats
 
     cache = RedisStatsCache(client, ttl_seconds=1)
     room = uid("room")

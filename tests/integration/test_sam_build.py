@@ -39,15 +39,10 @@ SAM_BUILD = [str(SAM), "build", "--cached", "--parallel"]
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function code + all its layers, unzipped
 EM_AARCH64 = 183
 
-# Handlers whose import builds the MongoDB client and runs ensure_indexes (a round trip to the
-# server, once per container): offline, that call is stubbed; everything else runs as in Lambda.
-MONGO_AT_IMPORT = {
-    "WsSendMessageFunction",
-    "WsTypingFunction",
-    "WsReceiptsFunction",
-    "WsSyncFunction",
-    "PersistFunction",
-}
+# Handlers whose import runs ensure_indexes (a round trip to MongoDB, once per container):
+# offline, that call is stubbed; everything else runs as in Lambda. The route functions build
+# their MongoDB adapters on first use (bootstrap's _Lazy* stand-ins), so not at import.
+MONGO_AT_IMPORT = {"PersistFunction"}
 
 # What a deployed function reads, pointing at nothing that answers.
 OFFLINE_ENV = {
@@ -157,8 +152,8 @@ import json, sys
 stub_mongo, function_dir, core = sys.argv[1] == "1", sys.argv[2], sys.argv[3]
 sys.path[:0] = [function_dir, core]  # Lambda: /var/task, then /opt/python
 if stub_mongo:
-    import mayachat.adapters.mongo as mongo
-    mongo.ensure_indexes = lambda database: None
+    import mayachat.adapters.mongo_schema as schema
+    schema.ensure_indexes = lambda database: None
 import app
 import mayachat
 print(json.dumps({"handler": callable(app.handler), "core": mayachat.__file__}))

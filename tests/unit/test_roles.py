@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mayachat.model import Room, RoomType
 from mayachat.roles import (
     Role,
     may_add,
@@ -15,7 +16,6 @@ from mayachat.roles import (
     roles_with,
     roles_without,
 )
-from mayachat.views import Room, RoomType
 
 
 def room(roles: dict[str, str], members: tuple[str, ...] = ("olga", "adam", "mia", "max")) -> Room:

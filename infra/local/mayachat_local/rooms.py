@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from mayachat import bootstrap
-from mayachat.views import RoomType
+from mayachat.model import RoomType
 
 
 def create_room(members: list[str], kind: RoomType | None = None) -> str:

@@ -16,22 +16,22 @@ if TYPE_CHECKING:
     from pymongo.database import Database
     from redis import Redis
 
-    from mayachat.adapters.mongo import MongoRooms
+    from mayachat.adapters.mongo_rooms import MongoRooms
     from mayachat.adapters.sequence import RedisRoomSequences
     from mayachat.auth import TokenVerifier
     from mayachat.chat import (
         Connections,
-        Delivery,
         Messaging,
         Receipts,
-        Rooms,
         StablePublisher,
         Sync,
         Typing,
     )
+    from mayachat.delivery import Delivery
     from mayachat.frame_gate import FrameGate
     from mayachat.history import History
     from mayachat.limits import Limits
+    from mayachat.membership import Rooms
     from mayachat.model import Message
     from mayachat.persistence import Persister
     from mayachat.ports import ChatReads, DeadLetters, EventLog, LogPosition, LogRecord, RateLimiter
@@ -118,7 +118,7 @@ def indexed_database() -> Database[dict[str, Any]]:
     """The database with every index ensured: one round trip per index, once per container,
     so any deployment initialises itself. Only the functions that query by those indexes
     (persist, REST) pay for it; the route functions never need it at cold start."""
-    from mayachat.adapters.mongo import ensure_indexes
+    from mayachat.adapters.mongo_schema import ensure_indexes
 
     database = mongo_database()
     ensure_indexes(database)
@@ -185,7 +185,7 @@ def token_verifier() -> TokenVerifier:
 
 @cache
 def rate_limiter() -> RateLimiter:
-    from mayachat.adapters.redis_guards import RedisRateLimiter
+    from mayachat.adapters.redis_rate_limits import RedisRateLimiter
 
     return RedisRateLimiter(redis_client())
 
@@ -209,7 +209,7 @@ def frame_gate() -> FrameGate:
 def delivery() -> Delivery:
     from mayachat.adapters.apigw_connections import ApiGatewayConnections
     from mayachat.adapters.redis_connections import RedisConnectionRegistry
-    from mayachat.chat import Delivery
+    from mayachat.delivery import Delivery
 
     s = settings()
     if not s.websocket_management_endpoint:
@@ -224,7 +224,7 @@ def delivery() -> Delivery:
 @cache
 def rooms() -> Rooms:
     from mayachat.adapters.redis_rooms import RedisMembershipCache
-    from mayachat.chat import Rooms
+    from mayachat.membership import Rooms
 
     return Rooms(
         RedisMembershipCache(redis_client(), settings().membership_cache_seconds),
@@ -362,7 +362,7 @@ def history() -> History:
 
 @cache
 def room_admin() -> RoomAdmin:
-    from mayachat.adapters.mongo import MongoRooms
+    from mayachat.adapters.mongo_rooms import MongoRooms
     from mayachat.adapters.redis_rooms import RedisMembershipCache
     from mayachat.room_admin import RoomAdmin
 
@@ -386,14 +386,14 @@ class _LazyRoomDirectory:
 
 class _LazySeqReservations:
     def claim_block(self, room_id: str) -> int:
-        from mayachat.adapters.mongo import MongoSeqReservations
+        from mayachat.adapters.mongo_seq_blocks import MongoSeqReservations
 
         return MongoSeqReservations(mongo_database()).claim_block(room_id)
 
 
 class _LazyArchive:
     def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], int]:
-        from mayachat.adapters.mongo import MongoMessageArchive
+        from mayachat.adapters.mongo_archive import MongoMessageArchive
 
         return MongoMessageArchive(mongo_database()).after(room_id, after_seq, limit)
 
@@ -408,6 +408,6 @@ class _LazyEventLog:
 
 @cache
 def _mongo_rooms() -> MongoRooms:
-    from mayachat.adapters.mongo import MongoRooms
+    from mayachat.adapters.mongo_rooms import MongoRooms
 
     return MongoRooms(mongo_database())

@@ -18,24 +18,23 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from mayachat.delivery import Delivery
 from mayachat.errors import ChatError, ErrorCode
-from mayachat.frames import Ack, ErrorFrame, ServerFrame, SyncPage, WireMessage
+from mayachat.frames import Ack, SyncPage, WireMessage
 from mayachat.ids import new_message_id
 from mayachat.limits import Limits
 from mayachat.log_schema import STABLE_EVENT, STABLE_SEQ_HEADER
+from mayachat.membership import Rooms
 from mayachat.model import Caller, Message, Receipt, ReceiptKind, utc_now_iso
 from mayachat.ports import (
     Claim,
-    ConnectionGateway,
     ConnectionRegistry,
     Cursors,
     EventLog,
     LogRecord,
     LogUnavailable,
-    MembershipCache,
     MessageArchive,
     RateLimiter,
-    RoomDirectory,
     SendLedger,
     SequenceAllocator,
 )
@@ -46,12 +45,6 @@ logger = Logger(child=True)
 SCHEMA_VERSION = "1"
 # Sync frames stay well under API Gateway's 128 KB message limit.
 MAX_SYNC_FRAME_BYTES = 96 * 1024
-
-
-@dataclass(frozen=True)
-class Topics:
-    messages: str
-    events: str
 
 
 @dataclass
@@ -83,114 +76,6 @@ class Connections:
     def disconnect(self, connection_id: str) -> None:
         user_id = self.registry.unregister(connection_id)
         logger.info("disconnected", extra={"userId": user_id, "connectionId": connection_id})
-
-
-@dataclass
-class Rooms:
-    """Membership: the Redis cache first, MongoDB's rooms on a miss."""
-
-    cache: MembershipCache
-    directory: RoomDirectory
-
-    def members(self, room_id: str) -> frozenset[str]:
-        members = self.cache.get(room_id)
-        if members is None:
-            found = self.directory.members(room_id)
-            if found is None:
-                return frozenset()
-            members, version = found
-            if members:
-                self.cache.put(room_id, members, version)
-        return members
-
-    def require_member(
-        self, caller: Caller, room_id: str, client_msg_id: str | None = None
-    ) -> frozenset[str]:
-        members = self.members(room_id)
-        if caller.user_id not in members:
-            # The same answer for "no such room": ids of other people's rooms do not leak.
-            raise ChatError(
-                ErrorCode.NOT_A_MEMBER,
-                f"not a member of room {room_id}",
-                client_msg_id=client_msg_id,
-            )
-        return members
-
-
-@dataclass
-class Delivery:
-    """Frames to connections; connections that are gone (410) leave the registry."""
-
-    registry: ConnectionRegistry
-    gateway: ConnectionGateway
-    # How many posts the gateway makes at once: fan-outs up to this size cost one round trip.
-    wave: int
-
-    def to_members(
-        self,
-        user_ids: Iterable[str],
-        frame: ServerFrame,
-        *,
-        exclude: set[str] | None = None,
-        reply: tuple[str, ServerFrame] | None = None,
-        what: str,
-        room_id: str,
-    ) -> bool:
-        """Post `frame` to the members' connections. `reply` = (connection, frame) is the answer
-        to the caller: left to the route response when the members' posts fit in one wave
-        (then it costs no post); else posted first, so it does not wait for a big room.
-        True when the reply was posted."""
-        data = encode(frame)
-        skip = exclude or set()
-        posts: list[tuple[str, bytes]] = []
-        owners: dict[str, str] = {}
-        for user_id, connections in self.registry.connections_of(user_ids).items():
-            for connection_id in connections:
-                if connection_id not in skip:
-                    posts.append((connection_id, data))
-                    owners[connection_id] = user_id
-        posted = reply is not None and len(posts) >= self.wave
-        if reply is not None and posted:
-            posts.insert(0, (reply[0], encode(reply[1])))
-        self.post(posts, owners, what=what, room_id=room_id)
-        return posted
-
-    def end(self, caller: Caller, frame: ErrorFrame) -> None:
-        """Tell the caller why, then close its connection (a route response would come too
-        late: the socket is closed by then)."""
-        owner = {caller.connection_id: caller.user_id}
-        self.post([(caller.connection_id, encode(frame))], owner, what="close")
-        self.gateway.close(caller.connection_id)
-        self.registry.remove(caller.user_id, caller.connection_id)
-        logger.info("connection closed by the server", extra={"connectionId": caller.connection_id})
-
-    def post(
-        self,
-        posts: list[tuple[str, bytes]],
-        owners: dict[str, str],
-        *,
-        what: str,
-        room_id: str | None = None,
-    ) -> None:
-        """Post; a connection that is gone leaves its owner's set (`owners`: connection ->
-        user), even when its own registry entry has expired."""
-        if not posts:
-            return
-        gone = self.gateway.post_many(posts)
-        for connection_id in gone:
-            if connection_id in owners:
-                self.registry.remove(owners[connection_id], connection_id)
-            else:
-                self.registry.unregister(connection_id)
-        logger.info(
-            "delivered",
-            extra={
-                "what": what,
-                "roomId": room_id,
-                "connections": len(posts) - len(gone),
-                "gone": len(gone),
-            },
-        )
 
 
 def append_or_unavailable(

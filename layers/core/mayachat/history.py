@@ -15,9 +15,8 @@ from typing import Any
 
 from mayachat.chat import Receipts, StablePublisher
 from mayachat.errors import Forbidden, NotFound
-from mayachat.model import Caller, Message, ReceiptKind
+from mayachat.model import Caller, Cursor, Message, Page, ReceiptKind, Room
 from mayachat.ports import ChatReads, SeqRange, StatsCache
-from mayachat.views import Cursor, Page, Room
 
 # Connection id of a REST caller: no socket to leave out of the receipt fan-out.
 NO_CONNECTION = ""

@@ -1,4 +1,5 @@
-"""confluent-kafka (librdkafka) client settings for every provider the seed guide names.
+"""confluent-kafka (librdkafka) client settings for every provider the original Node.js
+backend supported (local, Confluent Cloud, MSK IAM, Azure Event Hubs).
 
 - local Kafka / Redpanda:          no SASL, PLAINTEXT
 - Confluent Cloud, Azure Event Hubs: SASL PLAIN over TLS (Event Hubs: user `$ConnectionString`)

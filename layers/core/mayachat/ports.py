@@ -10,8 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from mayachat.limits import Admission, Buckets
-from mayachat.model import Message, Receipt, ReceiptKind
-from mayachat.views import Cursor, Room, RoomStats
+from mayachat.model import Cursor, Message, Receipt, ReceiptKind, Room, RoomStats
 
 
 class ConnectionRegistry(Protocol):

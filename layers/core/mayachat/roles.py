@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from mayachat.views import Room
+from mayachat.model import Room
 
 
 class Role(StrEnum):

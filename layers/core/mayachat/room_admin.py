@@ -21,10 +21,11 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools import Logger
 
-from mayachat.chat import Delivery
+from mayachat.delivery import Delivery
 from mayachat.errors import Forbidden, Invalid, NotFound
 from mayachat.frames import MemberChange, MemberRemoved, MemberRole, MembersAdded
 from mayachat.history import unread_ranges
+from mayachat.model import Cursor, Room, RoomType
 from mayachat.ports import ChatReads, MembershipCache, RoomWrites
 from mayachat.roles import (
     Role,
@@ -34,7 +35,6 @@ from mayachat.roles import (
     roles_with,
     roles_without,
 )
-from mayachat.views import Cursor, Room, RoomType
 
 logger = Logger(child=True)
 

@@ -1,7 +1,8 @@
 """One typed settings object, read from the environment, with defaults for the local stack.
 
-The variable names are the seed guide's (KAFKA_BROKERS, KAFKA_SASL_*, KAFKA_SSL_*, the topic and
-group variables, MONGODB_URI, REDIS_URL), so an existing `.env` keeps working. AWS endpoints are
+The variable names are the original Node.js backend's (KAFKA_BROKERS, KAFKA_SASL_*,
+KAFKA_SSL_*, the topic and group variables, MONGODB_URI, REDIS_URL), so an existing `.env`
+keeps working. AWS endpoints are
 not settings: boto3 reads AWS_ENDPOINT_URL itself, which is how moto or LocalStack are reached.
 """
 
@@ -35,7 +36,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    # Kafka: the seed guide's variables, unchanged.
+    # Kafka: the original Node.js backend's variables, unchanged.
     kafka_brokers: str = "127.0.0.1:9092"
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = None

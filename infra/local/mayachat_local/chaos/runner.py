@@ -20,8 +20,8 @@ from pymongo import MongoClient
 
 from mayachat import bootstrap
 from mayachat.adapters import redis_keys
+from mayachat.model import RoomType
 from mayachat.settings import Settings, load_settings
-from mayachat.views import RoomType
 from mayachat_local.chaos import dead_letters
 from mayachat_local.chaos.artifacts import dump, log_to_file, stderr_to
 from mayachat_local.chaos.checker import Findings, ReaderLog, Window, check

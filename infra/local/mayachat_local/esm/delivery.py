@@ -57,7 +57,7 @@ class Invocation:
     duration_ms: float
 
 
-class Delivery:
+class BatchInvoker:
     def __init__(
         self,
         spec: MappingSpec,

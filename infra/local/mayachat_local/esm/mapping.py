@@ -18,7 +18,7 @@ from typing import Any
 
 from confluent_kafka import KafkaException
 
-from mayachat_local.esm.delivery import Delivery, Invocation
+from mayachat_local.esm.delivery import BatchInvoker, Invocation
 from mayachat_local.esm.destinations import Destinations, Origin
 from mayachat_local.esm.event import PAYLOAD_LIMIT, KafkaRecord, payload_size
 from mayachat_local.esm.plan import Backoff, Records, take_batch
@@ -48,7 +48,7 @@ class LocalEventSourceMapping:
         self.origin = origin
         self.last_event: dict[str, Any] | None = None
         self._history: list[Invocation] = []
-        self._delivery = Delivery(
+        self._delivery = BatchInvoker(
             spec, runtime, destinations, origin, backoff or Backoff(), self._observe
         )
         config = {**consumer_config, "auto.offset.reset": spec.auto_offset_reset}

@@ -83,7 +83,7 @@ class Connection:
         return _ABNORMAL, "Client closed the connection without a close frame"
 
 
-class ConnectionRegistry:
+class OpenConnections:
     """Connections by id, from the start of the handshake until $disconnect is sent."""
 
     def __init__(self) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from websockets.exceptions import ConnectionClosed
 
-from mayachat_local.gateway.connection import Connection, ConnectionRegistry
+from mayachat_local.gateway.connection import Connection, OpenConnections
 from mayachat_local.gateway.events import iso_time, new_id
 from mayachat_local.gateway.http_server import HttpRequest, HttpResponse
 from mayachat_local.gateway.quotas import Quotas
@@ -47,7 +47,7 @@ def forbidden() -> HttpResponse:
 class ConnectionsApi:
     def __init__(
         self,
-        registry: ConnectionRegistry,
+        registry: OpenConnections,
         stage: str,
         quotas: Quotas,
         close_connection: Callable[[Connection], None],

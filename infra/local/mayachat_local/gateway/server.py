@@ -25,7 +25,7 @@ from websockets.http11 import Request, Response
 
 from mayachat_local.gateway import events
 from mayachat_local.gateway.api_spec import CONNECT, DISCONNECT, read_websocket_api
-from mayachat_local.gateway.connection import Connection, ConnectionRegistry
+from mayachat_local.gateway.connection import Connection, OpenConnections
 from mayachat_local.gateway.connections_api import ConnectionsApi
 from mayachat_local.gateway.handshake import authorize, client_info, refusal, run_connect
 from mayachat_local.gateway.http_server import HttpServer
@@ -75,7 +75,7 @@ class LocalWebSocketGateway:
             or os.environ.get("AWS_DEFAULT_REGION")
             or DEFAULT_REGION
         )
-        self.registry = ConnectionRegistry()
+        self.registry = OpenConnections()
         self._selector = SelectionExpression(self.spec.selection_expression)
         self._runtime: LambdaRuntime | None = None
         self._integrations: Integrations | None = None

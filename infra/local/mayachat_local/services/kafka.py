@@ -1,7 +1,8 @@
 """Apache Kafka 4.x, one KRaft node (broker + controller), jars resolved from Maven Central.
 
 The jar set is cached per content of infra/local/kafka/pom.xml, so bumping the version there
-is the whole upgrade. Topics come from the app's settings (the seed's KAFKA_TOPIC_* names).
+is the whole upgrade. Topics come from the app's settings (the original backend's
+KAFKA_TOPIC_* names).
 """
 
 from __future__ import annotations

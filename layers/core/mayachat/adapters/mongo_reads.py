@@ -11,7 +11,7 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 
-from mayachat.adapters.mongo import (
+from mayachat.adapters.mongo_schema import (
     CURSORS,
     MESSAGES,
     ROOMS,
@@ -20,9 +20,8 @@ from mayachat.adapters.mongo import (
     document_to_room,
     utc,
 )
-from mayachat.model import Message
+from mayachat.model import Cursor, Message, Room, RoomStats
 from mayachat.ports import SeqRange
-from mayachat.views import Cursor, Room, RoomStats
 
 
 class MongoChatReads:

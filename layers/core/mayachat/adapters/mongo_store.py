@@ -21,7 +21,7 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
-from mayachat.adapters.mongo import (
+from mayachat.adapters.mongo_schema import (
     CURSORS,
     MESSAGES,
     ROOMS,

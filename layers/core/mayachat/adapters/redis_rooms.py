@@ -9,8 +9,7 @@ from datetime import datetime
 from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
-from mayachat.model import ReceiptKind
-from mayachat.views import RoomStats
+from mayachat.model import ReceiptKind, RoomStats
 
 # Cursors are kept a month after their last move; MongoDB holds them for good.
 CURSOR_TTL_SECONDS = 30 * 24 * 3600

@@ -1,4 +1,4 @@
-"""/api/messages: the seed guide's endpoints, at their paths."""
+"""/api/messages: the original Node.js backend's endpoints, at their paths."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from mayachat import bootstrap
 from mayachat.fields import ROOM_ID_PATTERN, USER_ID_PATTERN
+from mayachat.model import RoomType
 from mayachat.rest.schemas import (
     MembersIn,
     RoleIn,
@@ -19,7 +20,6 @@ from mayachat.rest.schemas import (
 from mayachat.rest.security import CurrentUser
 from mayachat.roles import Role
 from mayachat.room_admin import DEFAULT_ROOM_PAGE, MAX_ROOM_PAGE, RoomAdmin
-from mayachat.views import RoomType
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 

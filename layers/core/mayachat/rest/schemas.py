@@ -9,9 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mayachat.fields import MessageId, RoomId, Seq, UserId
-from mayachat.model import Message
+from mayachat.model import Message, Room
 from mayachat.room_admin import RoomListing
-from mayachat.views import Room
 
 
 class Body(BaseModel):

@@ -1,26 +1,31 @@
-"""MongoDB adapters: rooms and members, durable seq ceilings, and the message archive.
+"""What MongoDB holds, for every MongoDB adapter: the collections, their indexes, and
+documents to and from the domain's records.
 
 Only operations MongoDB, Atlas and FerretDB v1 all support (no transactions, no $lookup).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
 
-from mayachat.model import Message
-from mayachat.views import Room, RoomType
+from mayachat.model import Message, Room, RoomType
 
 Document = dict[str, Any]
 
+
 ROOMS = "rooms"
+
+
 MESSAGES = "messages"
+
+
 SEQ_BLOCKS = "room_seq_blocks"
+
+
 CURSORS = "room_cursors"
 
 
@@ -85,54 +90,6 @@ def document_to_message(doc: Document) -> Message:
     )
 
 
-class MongoRooms:
-    """Rooms and their members: the RoomDirectory the WebSocket path asks on a cache miss,
-    and the RoomWrites of the REST API."""
-
-    def __init__(self, db: Database[Document]) -> None:
-        self._rooms = db[ROOMS]
-
-    def members(self, room_id: str) -> tuple[frozenset[str], int] | None:
-        doc = self._rooms.find_one({"_id": room_id}, {"members": 1, "membersVersion": 1})
-        return (frozenset(doc["members"]), int(doc.get("membersVersion", 0))) if doc else None
-
-    def create(self, room: Room) -> bool:
-        try:
-            self._rooms.insert_one(room_to_document(room))
-        except DuplicateKeyError:
-            return False
-        return True
-
-    def add_members(self, room_id: str, user_ids: Sequence[str], version: int) -> Room | None:
-        return self._change(
-            room_id,
-            {
-                "$addToSet": {"members": {"$each": list(user_ids)}},
-                "$set": {"membersVersion": version},
-            },
-        )
-
-    def remove_member(
-        self, room_id: str, user_id: str, roles: Mapping[str, str], version: int
-    ) -> Room | None:
-        return self._change(
-            room_id,
-            {
-                "$pull": {"members": user_id},
-                "$set": {"roles": dict(roles), "membersVersion": version},
-            },
-        )
-
-    def set_roles(self, room_id: str, roles: Mapping[str, str], version: int) -> Room | None:
-        return self._change(room_id, {"$set": {"roles": dict(roles), "membersVersion": version}})
-
-    def _change(self, room_id: str, update: Document) -> Room | None:
-        doc = self._rooms.find_one_and_update(
-            {"_id": room_id}, update, return_document=ReturnDocument.AFTER
-        )
-        return document_to_room(doc) if doc else None
-
-
 def room_to_document(room: Room) -> Document:
     doc: Document = {
         "_id": room.room_id,
@@ -184,51 +141,3 @@ def stable_seq(room: Document) -> int:
 def utc(value: datetime) -> datetime:
     """BSON datetimes come back naive, in UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-class MongoSeqReservations:
-    """One document per claimed block, its _id unique: an insert either claims the block or
-    fails with a duplicate key. Only unique-key inserts are used because FerretDB v1 on SQLite
-    does not isolate concurrent updates (a concurrent $inc or compare-and-set loses writes);
-    MongoDB and Atlas are fine with this too."""
-
-    def __init__(self, db: Database[Document]) -> None:
-        self._blocks = db[SEQ_BLOCKS]
-
-    def claim_block(self, room_id: str) -> int:
-        last = self._blocks.find_one(
-            {"roomId": room_id}, {"block": 1}, sort=[("block", DESCENDING)]
-        )
-        block = int(last["block"]) + 1 if last else 0
-        while True:
-            try:
-                self._blocks.insert_one(
-                    {
-                        "_id": f"{room_id}:{block:012d}",
-                        "roomId": room_id,
-                        "block": block,
-                        "claimedAt": datetime.now(UTC),
-                    }
-                )
-            except DuplicateKeyError:
-                block += 1
-                continue
-            return block
-
-
-class MongoMessageArchive:
-    def __init__(self, db: Database[Document]) -> None:
-        self._rooms = db[ROOMS]
-        self._messages = db[MESSAGES]
-
-    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], int]:
-        room = self._rooms.find_one({"_id": room_id}, {"stableSeq": 1, "lastSeq": 1}) or {}
-        stable = stable_seq(room)
-        if stable <= after_seq:
-            return [], stable
-        cursor = (
-            self._messages.find({"roomId": room_id, "seq": {"$gt": after_seq, "$lte": stable}})
-            .sort("seq", ASCENDING)
-            .limit(limit)
-        )
-        return [document_to_message(doc) for doc in cursor], stable

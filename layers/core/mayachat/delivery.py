@@ -1,0 +1,93 @@
+"""Frames to connections through the API Gateway Management API (the ConnectionGateway
+port): fan-out to a room's online members in waves, the caller's answer, the server's close.
+A connection that is gone (410) leaves the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger
+
+from mayachat.frames import ErrorFrame, ServerFrame
+from mayachat.model import Caller
+from mayachat.ports import ConnectionGateway, ConnectionRegistry
+from mayachat.protocol import encode
+
+logger = Logger(child=True)
+
+
+@dataclass
+class Delivery:
+    """Frames to connections; connections that are gone (410) leave the registry."""
+
+    registry: ConnectionRegistry
+    gateway: ConnectionGateway
+    # How many posts the gateway makes at once: fan-outs up to this size cost one round trip.
+    wave: int
+
+    def to_members(
+        self,
+        user_ids: Iterable[str],
+        frame: ServerFrame,
+        *,
+        exclude: set[str] | None = None,
+        reply: tuple[str, ServerFrame] | None = None,
+        what: str,
+        room_id: str,
+    ) -> bool:
+        """Post `frame` to the members' connections. `reply` = (connection, frame) is the answer
+        to the caller: left to the route response when the members' posts fit in one wave
+        (then it costs no post); else posted first, so it does not wait for a big room.
+        True when the reply was posted."""
+        data = encode(frame)
+        skip = exclude or set()
+        posts: list[tuple[str, bytes]] = []
+        owners: dict[str, str] = {}
+        for user_id, connections in self.registry.connections_of(user_ids).items():
+            for connection_id in connections:
+                if connection_id not in skip:
+                    posts.append((connection_id, data))
+                    owners[connection_id] = user_id
+        posted = reply is not None and len(posts) >= self.wave
+        if reply is not None and posted:
+            posts.insert(0, (reply[0], encode(reply[1])))
+        self.post(posts, owners, what=what, room_id=room_id)
+        return posted
+
+    def end(self, caller: Caller, frame: ErrorFrame) -> None:
+        """Tell the caller why, then close its connection (a route response would come too
+        late: the socket is closed by then)."""
+        owner = {caller.connection_id: caller.user_id}
+        self.post([(caller.connection_id, encode(frame))], owner, what="close")
+        self.gateway.close(caller.connection_id)
+        self.registry.remove(caller.user_id, caller.connection_id)
+        logger.info("connection closed by the server", extra={"connectionId": caller.connection_id})
+
+    def post(
+        self,
+        posts: list[tuple[str, bytes]],
+        owners: dict[str, str],
+        *,
+        what: str,
+        room_id: str | None = None,
+    ) -> None:
+        """Post; a connection that is gone leaves its owner's set (`owners`: connection ->
+        user), even when its own registry entry has expired."""
+        if not posts:
+            return
+        gone = self.gateway.post_many(posts)
+        for connection_id in gone:
+            if connection_id in owners:
+                self.registry.remove(owners[connection_id], connection_id)
+            else:
+                self.registry.unregister(connection_id)
+        logger.info(
+            "delivered",
+            extra={
+                "what": what,
+                "roomId": room_id,
+                "connections": len(posts) - len(gone),
+                "gone": len(gone),
+            },
+        )
