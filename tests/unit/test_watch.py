@@ -1,86 +1,92 @@
-"""The hot-reload watcher: a poll of .py mtimes that calls back with what changed."""
+"""The hot-reload watcher (watchfiles), on real files: it calls back on the loop with what
+changed, skips what is not Python, and outlives a failing callback."""
 
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from mayachat_local.dev import reloader, watched_roots
-from mayachat_local.watch import Watcher, changes, snapshot
+from mayachat_local.watch import Watcher
+
+Change = Callable[[Path], None]
 
 
-def _touch(path: Path, text: str, bump_ns: int = 0) -> None:
-    path.write_text(text)
-    if bump_ns:  # coarse file-system clocks: make the change visible regardless
-        st = path.stat()
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + bump_ns))
-
-
-def test_watcher_reports_edits_new_and_deleted_files(tmp_path: Path) -> None:
-    (tmp_path / "pkg").mkdir()
-    handler = tmp_path / "pkg" / "app.py"
-    _touch(handler, "x = 1\n")
-    (tmp_path / "notes.txt").write_text("ignored")
-    calls: list[list[Path]] = []
-    watcher = Watcher([tmp_path], calls.append)
-
-    assert watcher.check() == []
-    assert calls == []
-
-    _touch(handler, "x = 2\n", bump_ns=1_000_000_000)
-    assert watcher.check() == [handler]
-    assert calls == [[handler]]
-
-    extra = tmp_path / "pkg" / "new.py"
-    _touch(extra, "y = 1\n")
-    (tmp_path / "notes.txt").write_text("still ignored")
-    assert watcher.check() == [extra]
-
-    extra.unlink()
-    assert watcher.check() == [extra]
-    assert watcher.check() == []
-    assert len(calls) == 3
-
-
-def test_snapshot_skips_caches(tmp_path: Path) -> None:
-    (tmp_path / "__pycache__").mkdir()
-    (tmp_path / "__pycache__" / "app.py").write_text("")
-    (tmp_path / "app.py").write_text("")
-    assert list(snapshot([tmp_path])) == [tmp_path / "app.py"]
-    assert changes({}, snapshot([tmp_path])) == [tmp_path / "app.py"]
-
-
-def test_a_failing_callback_does_not_stop_the_watcher(tmp_path: Path) -> None:
-    def boom(_: list[Path]) -> None:
-        raise RuntimeError("reload failed")
-
-    watcher = Watcher([tmp_path], boom)
-    _touch(tmp_path / "a.py", "")
-    assert watcher.check() == [tmp_path / "a.py"]
-
-
-def test_run_polls_and_calls_back_on_the_loop(tmp_path: Path) -> None:
-    seen: list[list[Path]] = []
+def changes_seen(root: Path, steps: list[Change], on_change_fails: bool = False) -> list[set[Path]]:
+    """Run the watcher over `root`; after each step, wait (at most 10 s) for its callback."""
+    seen: list[set[Path]] = []
 
     async def scenario() -> None:
-        changed = asyncio.Event()
         loop = asyncio.get_running_loop()
+        probe = root / "probe.py"
+        watching, called, stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
         def on_change(paths: list[Path]) -> None:
             assert asyncio.get_running_loop() is loop  # reload() runs on the emulators' loop
-            seen.append(paths)
-            changed.set()
+            if probe in paths:
+                watching.set()
+            if rest := set(paths) - {probe}:
+                seen.append(rest)
+                called.set()
+            if on_change_fails:
+                raise RuntimeError("reload failed")
 
-        watcher = Watcher([tmp_path], on_change, interval=0.05)
-        task = asyncio.create_task(watcher.run())
-        await asyncio.sleep(0)
-        _touch(tmp_path / "handler.py", "print('hi')\n")
-        await asyncio.wait_for(changed.wait(), 10)
-        task.cancel()
+        task = asyncio.create_task(Watcher([root], on_change).run(stop))
+        for attempt in range(100):  # until the watch is set up: the probe is seen
+            probe.write_text(f"# {attempt}\n")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(watching.wait(), 0.2)
+                break
+        for step in steps:
+            called.clear()
+            step(root)
+            await asyncio.wait_for(called.wait(), 10)
+        stop.set()
+        await asyncio.wait_for(task, 10)
 
     asyncio.run(scenario())
-    assert seen == [[tmp_path / "handler.py"]]
+    return seen
+
+
+def test_the_watcher_reports_edits_new_and_deleted_python_files(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    handler, extra = tmp_path / "pkg" / "app.py", tmp_path / "pkg" / "new.py"
+    handler.write_text("x = 1\n")
+
+    def edit(root: Path) -> None:
+        (root / "notes.txt").write_text("not python: no reload")
+        handler.write_text("x = 2\n")
+
+    seen = changes_seen(
+        tmp_path, [edit, lambda root: extra.write_text("y = 1\n"), lambda root: extra.unlink()]
+    )
+    assert seen == [{handler}, {extra}, {extra}]
+
+
+def test_a_failing_callback_does_not_stop_the_watcher(tmp_path: Path) -> None:
+    steps: list[Change] = [
+        lambda root: (root / "a.py").write_text(""),
+        lambda root: (root / "b.py").write_text(""),
+    ]
+    assert changes_seen(tmp_path, steps, on_change_fails=True) == [
+        {tmp_path / "a.py"},
+        {tmp_path / "b.py"},
+    ]
+
+
+@pytest.mark.parametrize("cache", ["__pycache__", ".venv"])
+def test_caches_and_virtualenvs_are_not_watched(tmp_path: Path, cache: str) -> None:
+    (tmp_path / cache).mkdir()
+
+    def both(root: Path) -> None:
+        (root / cache / "ignored.py").write_text("")
+        (root / "app.py").write_text("")
+
+    assert changes_seen(tmp_path, [both]) == [{tmp_path / "app.py"}]
 
 
 class _Emulator:
