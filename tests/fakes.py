@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from mayachat import ports
@@ -19,10 +20,11 @@ from mayachat.chat import (
 )
 from mayachat.delivery import Delivery
 from mayachat.frame_gate import FrameGate
+from mayachat.history import History
 from mayachat.limits import Admission, Buckets, Limit, Limits
 from mayachat.log_schema import STABLE_SEQ_HEADER
 from mayachat.membership import Rooms
-from mayachat.model import Message, Receipt, ReceiptKind
+from mayachat.model import Cursor, Message, Receipt, ReceiptKind, Room, RoomStats
 from mayachat.ports import (
     Claim,
     DeadLetter,
@@ -30,8 +32,10 @@ from mayachat.ports import (
     LogPosition,
     LogRecord,
     LogUnavailable,
+    SeqRange,
     StoreOutcome,
 )
+from mayachat.room_admin import RoomAdmin
 from mayachat.settings import Settings
 
 
@@ -298,6 +302,130 @@ class FakeDeadLetters:
         self.letters.append(letter)
 
 
+class FakeRoomStore:
+    """MongoDB's rooms, messages and cursors as the REST side reads and writes them (the
+    ChatReads and RoomWrites ports): rooms by id, messages by id, cursors by (user, room)."""
+
+    def __init__(self) -> None:
+        self.rooms_by_id: dict[str, Room] = {}
+        self.messages: dict[str, Message] = {}
+        self.cursors_of: dict[tuple[str, str], Cursor] = {}
+        self.stats_runs = 0
+
+    def store(self, *messages: Message) -> None:
+        """As persist leaves them: stored, and each room's stable seq raised past them."""
+        for m in messages:
+            self.messages[m.message_id] = m
+            room = self.rooms_by_id[m.room_id]
+            self.rooms_by_id[m.room_id] = replace(
+                room, last_seq=max(room.last_seq, m.seq), stable_seq=max(room.stable_seq, m.seq)
+            )
+
+    # ChatReads
+    def room(self, room_id: str) -> Room | None:
+        return self.rooms_by_id.get(room_id)
+
+    def rooms_of(self, user_id: str) -> list[Room]:
+        return [r for r in self.rooms_by_id.values() if user_id in r.members]
+
+    def room_activity(self, user_id: str) -> list[tuple[str, datetime]]:
+        return [(r.room_id, r.updated_at or r.created_at) for r in self.rooms_of(user_id)]
+
+    def rooms(self, room_ids: Sequence[str]) -> list[Room]:
+        return [self.rooms_by_id[i] for i in room_ids if i in self.rooms_by_id]
+
+    def room_count(self, user_id: str, at_most: int) -> int:
+        return min(len(self.rooms_of(user_id)), at_most)
+
+    def message(self, message_id: str) -> Message | None:
+        return self.messages.get(message_id)
+
+    def history(
+        self, room_id: str, *, before: int | None, after: int | None, up_to: int, limit: int
+    ) -> list[Message]:
+        found = [m for m in self.messages.values() if m.room_id == room_id and m.seq <= up_to]
+        if after is not None:
+            return sorted((m for m in found if m.seq > after), key=lambda m: m.seq)[:limit]
+        below = [m for m in found if before is None or m.seq < before]
+        return sorted(below, key=lambda m: -m.seq)[:limit]
+
+    def cursors(self, user_id: str, room_ids: Sequence[str]) -> dict[str, Cursor]:
+        return {
+            r: self.cursors_of[(user_id, r)] for r in room_ids if (user_id, r) in self.cursors_of
+        }
+
+    def _unread(self, user_id: str, unread: Mapping[str, SeqRange]) -> list[Message]:
+        return sorted(
+            (
+                m
+                for m in self.messages.values()
+                if m.room_id in unread
+                and unread[m.room_id][0] < m.seq <= unread[m.room_id][1]
+                and m.sender_id != user_id
+            ),
+            key=lambda m: (m.room_id, m.seq),
+        )
+
+    def unread_counts(self, user_id: str, unread: Mapping[str, SeqRange]) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for m in self._unread(user_id, unread):
+            counts[m.room_id] += 1
+        return dict(counts)
+
+    def unread_messages(
+        self, user_id: str, unread: Mapping[str, SeqRange], limit: int
+    ) -> list[Message]:
+        return self._unread(user_id, unread)[:limit]
+
+    def stats(self, room_id: str) -> RoomStats:
+        self.stats_runs += 1
+        found = [m for m in self.messages.values() if m.room_id == room_id]
+        per_sender: dict[str, int] = defaultdict(int)
+        for m in found:
+            per_sender[m.sender_id] += 1
+        return RoomStats(len(found), dict(per_sender), None, None)
+
+    # RoomWrites
+    def create(self, room: Room) -> bool:
+        if room.room_id in self.rooms_by_id:
+            return False
+        self.rooms_by_id[room.room_id] = room
+        return True
+
+    def _change(self, room_id: str, version: int, **changes: object) -> Room | None:
+        room = self.rooms_by_id.get(room_id)
+        if room is None:
+            return None
+        self.rooms_by_id[room_id] = replace(room, members_version=version, **changes)  # type: ignore[arg-type]
+        return self.rooms_by_id[room_id]
+
+    def add_members(self, room_id: str, user_ids: Sequence[str], version: int) -> Room | None:
+        room = self.rooms_by_id.get(room_id)
+        members = tuple(dict.fromkeys([*(room.members if room else ()), *user_ids]))
+        return self._change(room_id, version, members=members)
+
+    def remove_member(
+        self, room_id: str, user_id: str, roles: Mapping[str, str], version: int
+    ) -> Room | None:
+        room = self.rooms_by_id.get(room_id)
+        members = tuple(m for m in (room.members if room else ()) if m != user_id)
+        return self._change(room_id, version, members=members, roles=dict(roles))
+
+    def set_roles(self, room_id: str, roles: Mapping[str, str], version: int) -> Room | None:
+        return self._change(room_id, version, roles=dict(roles))
+
+
+class FakeStatsCache:
+    def __init__(self) -> None:
+        self.cached: dict[str, RoomStats] = {}
+
+    def get(self, room_id: str) -> RoomStats | None:
+        return self.cached.get(room_id)
+
+    def put(self, room_id: str, stats: RoomStats) -> None:
+        self.cached[room_id] = stats
+
+
 @dataclass
 class World:
     """Every fake, wired into every service, as bootstrap does with the real adapters."""
@@ -340,6 +468,10 @@ class World:
             self.limits,
             page_size=100,
         )
+        self.store = FakeRoomStore()
+        self.stats_cache = FakeStatsCache()
+        self.history = History(self.store, self.receipts, self.stable, self.stats_cache)
+        self.room_admin = RoomAdmin(self.store, self.store, self.cache, self.delivery)
 
     def persist(self) -> None:
         """Run the persist function over the whole log."""
@@ -359,3 +491,6 @@ if TYPE_CHECKING:  # mypy (make typecheck) holds every fake to its port
     _gateway: ports.ConnectionGateway = FakeGateway()
     _store: ports.MessageStore = FakeStore()
     _dead_letters: ports.DeadLetters = FakeDeadLetters()
+    _reads: ports.ChatReads = FakeRoomStore()
+    _writes: ports.RoomWrites = FakeRoomStore()
+    _stats: ports.StatsCache = FakeStatsCache()
