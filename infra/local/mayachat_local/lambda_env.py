@@ -1,10 +1,13 @@
-"""The environment a local Lambda worker starts with."""
+"""How every emulator hosts its functions: the environment a local Lambda worker starts with,
+the region they run in, and the runtime that invokes them (the gateway, the HTTP API and the
+event-source mappings all build theirs here)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 
+from mayachat_local.lambda_runtime import LambdaRuntime
 from mayachat_local.template import FunctionSpec
 
 DEFAULT_REGION = "us-east-1"
@@ -51,3 +54,33 @@ def worker_environment(
 
 def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def host_region(overrides: Mapping[str, str]) -> str:
+    """The region the functions run in: the overrides', the environment's, or us-east-1."""
+    return (
+        overrides.get("AWS_REGION")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or DEFAULT_REGION
+    )
+
+
+def host_runtime(
+    functions: Mapping[str, FunctionSpec],
+    overrides: Mapping[str, str],
+    *,
+    max_workers: int,
+    management_endpoint: str | None = None,
+) -> LambdaRuntime:
+    """A runtime for these functions, each worker with its environment (worker_environment)."""
+    return LambdaRuntime(
+        functions,
+        {
+            name: worker_environment(
+                spec, management_endpoint=management_endpoint, overrides=overrides
+            )
+            for name, spec in functions.items()
+        },
+        max_workers=max_workers,
+    )

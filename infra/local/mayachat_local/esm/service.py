@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +16,7 @@ from mayachat_local.esm.destinations import Destinations, Origin
 from mayachat_local.esm.mapping import LocalEventSourceMapping
 from mayachat_local.esm.plan import Backoff
 from mayachat_local.esm.spec import MappingSpec, read_mappings
-from mayachat_local.lambda_env import DEFAULT_REGION, worker_environment
+from mayachat_local.lambda_env import host_region, host_runtime
 from mayachat_local.lambda_runtime import LambdaRuntime
 from mayachat_local.template import FunctionSpec, function_spec, load_template
 
@@ -64,12 +63,7 @@ class LocalEventSourceMappings:
         }
         self.env_overrides = dict(env_overrides or {})
         self.settings = settings or load_settings()
-        self.region = (
-            self.env_overrides.get("AWS_REGION")
-            or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION")
-            or DEFAULT_REGION
-        )
+        self.region = host_region(self.env_overrides)
         self.max_concurrency = max_concurrency
         self.backoff = backoff or Backoff()
         self.mappings: dict[str, LocalEventSourceMapping] = {}
@@ -80,13 +74,8 @@ class LocalEventSourceMappings:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._runtime = LambdaRuntime(
-            self.functions,
-            {
-                name: worker_environment(spec, overrides=self.env_overrides)
-                for name, spec in self.functions.items()
-            },
-            max_workers=self.max_concurrency,
+        self._runtime = host_runtime(
+            self.functions, self.env_overrides, max_workers=self.max_concurrency
         )
         self._destinations = Destinations(producer_config(self.settings), self.region)
         for name, spec in self.specs.items():

@@ -13,7 +13,6 @@ import base64
 import contextlib
 import json
 import logging
-import os
 import time
 from collections.abc import Coroutine, Mapping
 from pathlib import Path
@@ -32,7 +31,7 @@ from mayachat_local.gateway.http_server import HttpServer
 from mayachat_local.gateway.integration import Integrations, IntegrationTimeout
 from mayachat_local.gateway.quotas import Quotas
 from mayachat_local.gateway.routing import SelectionExpression, select_route
-from mayachat_local.lambda_env import DEFAULT_REGION, worker_environment
+from mayachat_local.lambda_env import host_region, host_runtime
 from mayachat_local.lambda_runtime import FunctionError, LambdaRuntime
 
 log = logging.getLogger("mayachat_local.gateway")
@@ -69,12 +68,7 @@ class LocalWebSocketGateway:
         self.env_overrides = dict(env_overrides or {})
         self.max_concurrency = max_concurrency
         self.api_id = events.new_api_id()
-        self.region = (
-            self.env_overrides.get("AWS_REGION")
-            or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION")
-            or DEFAULT_REGION
-        )
+        self.region = host_region(self.env_overrides)
         self.registry = OpenConnections()
         self._selector = SelectionExpression(self.spec.selection_expression)
         self._runtime: LambdaRuntime | None = None
@@ -115,17 +109,11 @@ class LocalWebSocketGateway:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.management_port = await self._http.start(self.host, self.management_port)
-        self._runtime = LambdaRuntime(
+        self._runtime = host_runtime(
             self.spec.functions,
-            {
-                name: worker_environment(
-                    spec,
-                    management_endpoint=self.management_endpoint,
-                    overrides=self.env_overrides,
-                )
-                for name, spec in self.spec.functions.items()
-            },
+            self.env_overrides,
             max_workers=self.max_concurrency,
+            management_endpoint=self.management_endpoint,
         )
         self._integrations = Integrations(self._runtime, self.quotas.integration_timeout)
         q = self.quotas

@@ -14,7 +14,7 @@ from pathlib import Path
 from mayachat_local.gateway.http_server import HttpRequest, HttpResponse, HttpServer
 from mayachat_local.http_api.events import request_event, response_of
 from mayachat_local.http_api.routes import read_http_routes, select
-from mayachat_local.lambda_env import worker_environment
+from mayachat_local.lambda_env import host_runtime
 from mayachat_local.lambda_runtime import FunctionError, LambdaRuntime
 from mayachat_local.template import function_spec, load_template
 
@@ -72,14 +72,7 @@ class LocalHttpApi:
         specs = {
             name: function_spec(template, name, base) for name in {r.function for r in self.routes}
         }
-        self._runtime = LambdaRuntime(
-            specs,
-            {
-                name: worker_environment(spec, overrides=self.env_overrides)
-                for name, spec in specs.items()
-            },
-            max_workers=self.max_concurrency,
-        )
+        self._runtime = host_runtime(specs, self.env_overrides, max_workers=self.max_concurrency)
         self.port = await self._http.start(self.host, self.port)
 
     async def stop(self) -> None:
