@@ -28,7 +28,7 @@ $(STAMP): requirements/dev.txt pyproject.toml
 venv: $(STAMP)  ## create/update the dev virtualenv
 
 dev: $(STAMP)  ## run the whole system locally (services + WebSocket API), Ctrl-C stops
-	@$(PY) -m mayachat_local.dev
+	@$(PY) -m mayachat_local.devtools.dev
 
 up: $(STAMP)  ## start only the backing services, in the background
 	@$(PY) -m mayachat_local.stack up
@@ -40,10 +40,10 @@ status: $(STAMP)  ## show each local service and who started it
 	@$(PY) -m mayachat_local.stack status
 
 token: $(STAMP)  ## print a local dev JWT: make token USER=alice
-	@$(PY) -m mayachat_local.devauth "$(USER)"
+	@$(PY) -m mayachat_local.devtools.devauth "$(USER)"
 
 room: $(STAMP)  ## create a room in the local MongoDB: make room USERS="alice bob"
-	@$(PY) -m mayachat_local.rooms $(USERS)
+	@$(PY) -m mayachat_local.devtools.rooms $(USERS)
 
 lint: $(STAMP)  ## ruff, and a syntax check on the machine's default Python
 	@$(PY) -m ruff check .

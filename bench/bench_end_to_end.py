@@ -379,9 +379,9 @@ def parse_args() -> argparse.Namespace:
 def running_system(env: dict[str, str], groups: dict[str, str]) -> Iterator[tuple[Any, Any]]:
     """The local WebSocket gateway and the MSK event-source mappings, as `make dev` runs
     them, in background threads: (the gateway, the mappings)."""
+    from mayachat_local.devtools.threaded import run_in_thread
     from mayachat_local.esm.service import LocalEventSourceMappings
     from mayachat_local.gateway.server import LocalWebSocketGateway
-    from mayachat_local.threaded import run_in_thread
 
     gateway = LocalWebSocketGateway(TEMPLATE, port=0, env_overrides=env)
     with run_in_thread(gateway) as gw:
@@ -410,7 +410,7 @@ def run_system(endpoints: dict[str, str], db: Any, run: str, args: argparse.Name
     """Warm up, wait until the warm-up is in MongoDB, then the measured sends, and wait
     until MongoDB holds them (or PERSIST_TIMEOUT passed)."""
     from mayachat.adapters.mongo_schema import MESSAGES
-    from mayachat_local.rooms import create_room
+    from mayachat_local.devtools.rooms import create_room
 
     groups = fresh_groups_at_topic_end(run)
     users = [f"e2e{i}-{run}" for i in range(args.clients)]
@@ -450,7 +450,7 @@ def main() -> int:
 
     from mayachat.adapters.mongo_schema import MESSAGES
     from mayachat_local.esm.spec import read_mappings
-    from mayachat_local.template import load_template
+    from mayachat_local.runtime.template import load_template
 
     client: MongoClient[dict[str, Any]] = MongoClient(endpoints["mongodb"])
     db = client.get_default_database()

@@ -40,8 +40,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from mayachat import bootstrap
 from mayachat.adapters.apigw_connections import ApiGatewayConnections
 from mayachat.adapters.redis_connections import RedisConnectionRegistry
-from mayachat_local.devauth import mint
-from mayachat_local.rooms import create_room
+from mayachat_local.devtools.devauth import mint
+from mayachat_local.devtools.rooms import create_room
 
 REFERENCE_SIZE = 5
 LOCAL_KEYS = Credentials("local", "local")  # the local gateway takes any signature

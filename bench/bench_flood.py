@@ -52,7 +52,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.sync.client import ClientConnection, connect
 
 from mayachat_local.config import StackConfig
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
 from mayachat_local.process import stop
 from mayachat_local.stack import app_environment, function_environment, up
 
@@ -241,8 +241,8 @@ def rest_child(config: dict[str, Any]) -> None:
     """The REST function over HTTP, as tests/e2e/conftest.py's `rest_api` fixture runs it."""
     import logging
 
+    from mayachat_local.devtools.threaded import run_in_thread
     from mayachat_local.http_api.server import LocalHttpApi
-    from mayachat_local.threaded import run_in_thread
 
     logging.basicConfig(level=logging.WARNING)
     with run_in_thread(LocalHttpApi(TEMPLATE, port=0, env_overrides=config["env"])) as api:
@@ -588,7 +588,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
-    from mayachat_local.rooms import create_room
+    from mayachat_local.devtools.rooms import create_room
 
     suffix = uuid.uuid4().hex[:6]
     users = [f"phone{i}-{suffix}" for i in range(args.users)]

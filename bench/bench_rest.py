@@ -17,7 +17,7 @@ from typing import Any
 
 from common import ROOT, load_handler, machine, measure, start_stack, write_section
 
-from mayachat_local.devauth import auth_environment, mint
+from mayachat_local.devtools.devauth import auth_environment, mint
 
 DB = f"mayachat_bench_{uuid.uuid4().hex[:6]}"
 

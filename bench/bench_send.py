@@ -37,8 +37,8 @@ from common import (
 )
 from websockets.sync.client import connect
 
-from mayachat_local.devauth import mint
-from mayachat_local.rooms import create_room
+from mayachat_local.devtools.devauth import mint
+from mayachat_local.devtools.rooms import create_room
 
 # Per sender, not measured, all senders at once: the pool grows to its size (worker cold
 # starts) and caches and connections warm before anything is timed.

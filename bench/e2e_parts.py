@@ -35,7 +35,7 @@ def fresh_groups_at_topic_end(run: str) -> dict[str, str]:
     """A new consumer group per mapping of the template, with the topic's end committed:
     the run's mappings read only what is produced from now on."""
     from mayachat_local.esm.spec import read_mappings
-    from mayachat_local.template import load_template
+    from mayachat_local.runtime.template import load_template
 
     groups = {}
     for name, spec in read_mappings(load_template(TEMPLATE)).items():
@@ -190,7 +190,7 @@ def open_phones(url: str, users: list[str], closing: contextlib.ExitStack) -> li
     """Connect every user at once; `closing` closes the connections."""
     from websockets.sync.client import connect
 
-    from mayachat_local.devauth import mint
+    from mayachat_local.devtools.devauth import mint
 
     def dial(user: str) -> Any:
         # max_queue=None: the room's fan-out to this phone never stalls the gateway, even

@@ -33,8 +33,8 @@ from common import (
 )
 from websockets.sync.client import connect
 
-from mayachat_local.devauth import mint
-from mayachat_local.rooms import create_room
+from mayachat_local.devtools.devauth import mint
+from mayachat_local.devtools.rooms import create_room
 
 RATE_HZ = 1000
 HANDLER = "Logger.inject_lambda_context.<locals>.decorate"

@@ -15,12 +15,12 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from mayachat_local.config import StackConfig
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
+from mayachat_local.devtools.threaded import run_in_thread
 from mayachat_local.esm import LocalEventSourceMappings
 from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.http_api.server import LocalHttpApi
 from mayachat_local.stack import function_environment
-from mayachat_local.threaded import run_in_thread
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 # The functions' environment in these tests: quiet logs, and the shortest abandon window the
@@ -163,7 +163,7 @@ def rest_api(
 
 @pytest.fixture
 def new_room(mongodb_uri: str) -> Callable[..., str]:
-    from mayachat_local.rooms import create_room
+    from mayachat_local.devtools.rooms import create_room
 
     return lambda *members: create_room(list(members))
 

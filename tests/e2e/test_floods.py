@@ -12,7 +12,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
 from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.http_api.server import LocalHttpApi
 from tests.e2e.conftest import Client

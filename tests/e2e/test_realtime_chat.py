@@ -16,7 +16,7 @@ from websockets.sync.client import connect
 from mayachat.adapters import redis_keys as keys
 from mayachat.kafka_config import consumer_config
 from mayachat.settings import load_settings
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
 from mayachat_local.gateway.server import LocalWebSocketGateway
 from tests.e2e.conftest import Client
 

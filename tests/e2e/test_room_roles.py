@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import httpx
 
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
 from mayachat_local.http_api.server import LocalHttpApi
 from tests.e2e.conftest import Client
 

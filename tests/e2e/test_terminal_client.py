@@ -1,5 +1,5 @@
-"""The terminal client (`python -m mayachat_local.client`) as a user runs it, with its stdin
-a pipe, against the e2e gateway; bob is a plain WebSocket client."""
+"""The terminal client (`python -m mayachat_local.devtools.client`) as a user runs it, with
+its stdin a pipe, against the e2e gateway; bob is a plain WebSocket client."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from mayachat_local.gateway.server import LocalWebSocketGateway
 
 from .conftest import Client
 
-CLIENT = [sys.executable, "-m", "mayachat_local.client"]
+CLIENT = [sys.executable, "-m", "mayachat_local.devtools.client"]
 
 
 def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:

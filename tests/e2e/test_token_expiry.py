@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from mayachat.model import TOKEN_LEEWAY_SECONDS
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
 from mayachat_local.gateway.server import LocalWebSocketGateway
 
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from mayachat_local.config import StackConfig
+from mayachat_local.devtools.threaded import run_in_thread
 from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.http_api.server import LocalHttpApi
 from mayachat_local.stack import function_environment
-from mayachat_local.threaded import run_in_thread
 
 from .conftest import TEMPLATE
 

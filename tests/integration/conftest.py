@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mayachat import bootstrap
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
 from mayachat_local.stack import function_environment
 
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mayachat import bootstrap
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
 from tests.lambda_support import FakeLambdaContext, load_handler_module
 
 ROOT = Path(__file__).resolve().parents[2]

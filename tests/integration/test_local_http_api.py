@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
+from mayachat_local.devtools.threaded import run_in_thread
 from mayachat_local.http_api.routes import read_http_routes, select
 from mayachat_local.http_api.server import LocalHttpApi
 from mayachat_local.stack import function_environment
-from mayachat_local.threaded import run_in_thread
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 

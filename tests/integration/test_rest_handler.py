@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
 from tests.lambda_support import FakeLambdaContext as Context
 from tests.lambda_support import load_handler_module
 

@@ -8,7 +8,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from mayachat.rest.app import create_app
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
 
 USER = f"fuzz-{uuid.uuid4().hex[:6]}"
 

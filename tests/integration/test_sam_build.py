@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from mayachat_local.template import load_template, resources_of_type
+from mayachat_local.runtime.template import load_template, resources_of_type
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent

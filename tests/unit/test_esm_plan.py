@@ -28,8 +28,8 @@ from mayachat_local.esm.plan import (
     split_expired,
     take_batch,
 )
-from mayachat_local.lambda_env import worker_environment
-from mayachat_local.template import FunctionSpec
+from mayachat_local.runtime.lambda_env import worker_environment
+from mayachat_local.runtime.template import FunctionSpec
 
 EXAMPLE = Path(__file__).parents[1] / "fixtures" / "esm" / "msk_event.json"
 ORIGIN = Origin(

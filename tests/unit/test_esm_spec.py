@@ -9,7 +9,7 @@ import pytest
 
 from mayachat_local.esm import LocalEventSourceMappings
 from mayachat_local.esm.spec import read_mappings
-from mayachat_local.template import TemplateError, load_template
+from mayachat_local.runtime.template import TemplateError, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 

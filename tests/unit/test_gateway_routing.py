@@ -14,9 +14,9 @@ from mayachat_local.gateway.authorizer import (
     identity_present,
 )
 from mayachat_local.gateway.routing import SelectionExpression, select_route
-from mayachat_local.lambda_env import worker_environment
-from mayachat_local.lambda_runtime import FunctionError
-from mayachat_local.template import FunctionSpec
+from mayachat_local.runtime.lambda_env import worker_environment
+from mayachat_local.runtime.lambda_runtime import FunctionError
+from mayachat_local.runtime.template import FunctionSpec
 
 ROUTES = {"$connect", "$disconnect", "$default", "sendMessage"}
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/$connect"

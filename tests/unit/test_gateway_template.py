@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mayachat_local.gateway.api_spec import read_websocket_api
-from mayachat_local.template import TemplateError, function_spec, load_template
+from mayachat_local.runtime.template import TemplateError, function_spec, load_template
 
 REPO = Path(__file__).parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "gateway" / "template.yaml"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 
-from mayachat_local.logview import (
+from mayachat_local.runtime.logview import (
     PrettyFormatter,
     RawFormatter,
     describe_event,

@@ -95,7 +95,7 @@ def test_asyncapi_documents_each_server_frame_as_mayachat_frames_types_it() -> N
 def test_the_template_has_every_block_a_route_and_its_function_need() -> None:
     """What template.yaml repeats per route and per function, checked from the table: a new
     action fails here naming the block it lacks."""
-    from mayachat_local.template import load_template
+    from mayachat_local.runtime.template import load_template
 
     resources: dict[str, Any] = load_template(TEMPLATE)["Resources"]
 

@@ -23,7 +23,7 @@ from mayachat.edge.routes import route_functions
 from mayachat_local.esm.spec import read_mappings
 from mayachat_local.gateway.api_spec import read_websocket_api
 from mayachat_local.http_api.routes import read_http_routes
-from mayachat_local.template import load_template, resources_of_type
+from mayachat_local.runtime.template import load_template, resources_of_type
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mayachat_local.dev import reloader, watched_roots
-from mayachat_local.watch import Watcher
+from mayachat_local.devtools.dev import reloader, watched_roots
+from mayachat_local.devtools.watch import Watcher
 
 Change = Callable[[Path], None]
 

@@ -83,7 +83,7 @@ def function_environment(endpoints: dict[str, str]) -> dict[str, str]:
     broker is PLAINTEXT, tokens are dev tokens and the MongoDB URI is not a secret. Redis is
     reached as the functions' own ACL user (services/redis.py), as in AWS.
     """
-    from mayachat_local.devauth import auth_environment
+    from mayachat_local.devtools.devauth import auth_environment
     from mayachat_local.services.redis import app_url
 
     app = app_environment(endpoints)

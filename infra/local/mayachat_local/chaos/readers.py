@@ -25,7 +25,7 @@ import httpx
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import ClientConnection, connect
 
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
 
 PAGE = 100
 ANSWER_TIMEOUT = 10.0

@@ -31,12 +31,12 @@ from mayachat_local.chaos.nemesis import FAULTS, FaultContext
 from mayachat_local.chaos.readers import FINAL_CATCH_UP_SECONDS, Reader, RestReader, SyncReader
 from mayachat_local.chaos.report import render, write
 from mayachat_local.chaos.workload import Phone, Recorder
+from mayachat_local.devtools.rooms import create_room
+from mayachat_local.devtools.threaded import run_in_thread
 from mayachat_local.esm import LocalEventSourceMappings
 from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.http_api.server import LocalHttpApi
-from mayachat_local.rooms import create_room
 from mayachat_local.stack import function_environment, say
-from mayachat_local.threaded import run_in_thread
 
 MESSAGES = "PersistFunction.ChatMessages"
 G7_GRACE = 1.0  # seconds after the last socket closed

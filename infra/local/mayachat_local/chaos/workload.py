@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import ClientConnection, connect
 
 from mayachat_local.chaos.config import RunConfig
-from mayachat_local.devauth import mint
+from mayachat_local.devtools.devauth import mint
 
 RETRYABLE = ("unavailable", "internal_error")
 # Errors without a clientMsgId: a phone has one frame outstanding, so they are its answer.

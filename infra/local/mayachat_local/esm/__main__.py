@@ -13,7 +13,7 @@ import sys
 
 from mayachat.settings import ConfigError
 from mayachat_local.esm.service import LocalEventSourceMappings
-from mayachat_local.template import TemplateError
+from mayachat_local.runtime.template import TemplateError
 
 
 def _pairs(items: list[str], flag: str) -> dict[str, str]:

@@ -38,7 +38,7 @@ from mayachat_local.esm.plan import (
     split_expired,
 )
 from mayachat_local.esm.spec import MappingSpec
-from mayachat_local.lambda_runtime import FunctionError, LambdaRuntime
+from mayachat_local.runtime.lambda_runtime import FunctionError, LambdaRuntime
 
 log = logging.getLogger("mayachat_local.esm")
 

@@ -24,7 +24,7 @@ from mayachat_local.esm.event import PAYLOAD_LIMIT, KafkaRecord, payload_size
 from mayachat_local.esm.plan import Backoff, Records, take_batch
 from mayachat_local.esm.source import KafkaSource, Polled
 from mayachat_local.esm.spec import MappingSpec
-from mayachat_local.lambda_runtime import LambdaRuntime
+from mayachat_local.runtime.lambda_runtime import LambdaRuntime
 
 log = logging.getLogger("mayachat_local.esm")
 

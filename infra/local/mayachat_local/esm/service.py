@@ -16,9 +16,9 @@ from mayachat_local.esm.destinations import Destinations, Origin
 from mayachat_local.esm.mapping import LocalEventSourceMapping
 from mayachat_local.esm.plan import Backoff
 from mayachat_local.esm.spec import MappingSpec, read_mappings
-from mayachat_local.lambda_env import host_region, host_runtime
-from mayachat_local.lambda_runtime import LambdaRuntime
-from mayachat_local.template import FunctionSpec, function_spec, load_template
+from mayachat_local.runtime.lambda_env import host_region, host_runtime
+from mayachat_local.runtime.lambda_runtime import LambdaRuntime
+from mayachat_local.runtime.template import FunctionSpec, function_spec, load_template
 
 log = logging.getLogger("mayachat_local.esm")
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mayachat_local.template import TemplateError, properties, resources_of_type
+from mayachat_local.runtime.template import TemplateError, properties, resources_of_type
 
 # Lambda's documented defaults and ranges for Amazon MSK event sources.
 DEFAULT_BATCH_SIZE = 100

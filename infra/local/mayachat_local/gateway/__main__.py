@@ -11,7 +11,7 @@ import sys
 
 from mayachat_local.gateway.quotas import Quotas
 from mayachat_local.gateway.server import DEFAULT_PORT, LocalWebSocketGateway
-from mayachat_local.template import TemplateError
+from mayachat_local.runtime.template import TemplateError
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mayachat_local.template import (
+from mayachat_local.runtime.template import (
     FunctionSpec,
     TemplateError,
     function_spec,

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mayachat_local.lambda_runtime import FunctionError
+from mayachat_local.runtime.lambda_runtime import FunctionError
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from mayachat_local.gateway.authorizer import (
     identity_present,
 )
 from mayachat_local.gateway.integration import Integrations, IntegrationTimeout
-from mayachat_local.lambda_runtime import FunctionError, log_failure
+from mayachat_local.runtime.lambda_runtime import FunctionError, log_failure
 
 log = logging.getLogger("mayachat_local.gateway")
 

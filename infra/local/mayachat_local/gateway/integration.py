@@ -7,7 +7,7 @@ import asyncio
 import logging
 from typing import Any
 
-from mayachat_local.lambda_runtime import LambdaRuntime
+from mayachat_local.runtime.lambda_runtime import LambdaRuntime
 
 log = logging.getLogger("mayachat_local.gateway")
 

@@ -31,8 +31,8 @@ from mayachat_local.gateway.http_server import HttpServer
 from mayachat_local.gateway.integration import Integrations, IntegrationTimeout
 from mayachat_local.gateway.quotas import Quotas
 from mayachat_local.gateway.routing import SelectionExpression, select_route
-from mayachat_local.lambda_env import host_region, host_runtime
-from mayachat_local.lambda_runtime import FunctionError, LambdaRuntime
+from mayachat_local.runtime.lambda_env import host_region, host_runtime
+from mayachat_local.runtime.lambda_runtime import FunctionError, LambdaRuntime
 
 log = logging.getLogger("mayachat_local.gateway")
 

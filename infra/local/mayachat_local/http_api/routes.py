@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mayachat_local.template import load_template, properties, resources_of_type
+from mayachat_local.runtime.template import load_template, properties, resources_of_type
 
 
 @dataclass(frozen=True)

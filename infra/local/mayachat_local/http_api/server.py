@@ -14,9 +14,9 @@ from pathlib import Path
 from mayachat_local.gateway.http_server import HttpRequest, HttpResponse, HttpServer
 from mayachat_local.http_api.events import request_event, response_of
 from mayachat_local.http_api.routes import read_http_routes, select
-from mayachat_local.lambda_env import host_runtime
-from mayachat_local.lambda_runtime import FunctionError, LambdaRuntime
-from mayachat_local.template import function_spec, load_template
+from mayachat_local.runtime.lambda_env import host_runtime
+from mayachat_local.runtime.lambda_runtime import FunctionError, LambdaRuntime
+from mayachat_local.runtime.template import function_spec, load_template
 
 log = logging.getLogger("mayachat_local.http_api")
 
@@ -128,7 +128,7 @@ class LocalHttpApi:
 
     @staticmethod
     def _demo_token(body: bytes) -> HttpResponse:
-        from mayachat_local.devauth import mint
+        from mayachat_local.devtools.devauth import mint
 
         try:
             user = json.loads(body or b"{}").get("user")

@@ -23,16 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from mayachat_local.config import StackConfig
+from mayachat_local.devtools.watch import Watcher
 from mayachat_local.esm.service import LocalEventSourceMappings
 from mayachat_local.gateway.server import LocalWebSocketGateway
 from mayachat_local.http_api.server import LocalHttpApi
-from mayachat_local.logview import configure as configure_logging
 from mayachat_local.process import StackError, stop
+from mayachat_local.runtime.logview import configure as configure_logging
 from mayachat_local.stack import function_environment, say, up, update_endpoints
-from mayachat_local.watch import Watcher
 
 STAGE = "local"
-log = logging.getLogger("mayachat_local.dev")
+log = logging.getLogger("mayachat_local.devtools.dev")
 
 
 def watched_roots(repo: Path) -> list[Path]:
@@ -102,7 +102,7 @@ async def run(config: StackConfig) -> int:
     say(f"  {'demo':<{width}}  {rest.url}/demo/")
     say(
         f"ready: open {rest.url}/demo/ or chat from a terminal with  .venv/bin/python -m "
-        "mayachat_local.client --user alice --room ROOM_ID   (Ctrl-C stops)"
+        "mayachat_local.devtools.client --user alice --room ROOM_ID   (Ctrl-C stops)"
     )
 
     stopped = asyncio.Event()

@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from mayachat_local.lambda_runtime import LambdaRuntime
-from mayachat_local.template import FunctionSpec
+from mayachat_local.runtime.lambda_runtime import LambdaRuntime
+from mayachat_local.runtime.template import FunctionSpec
 
 DEFAULT_REGION = "us-east-1"
 

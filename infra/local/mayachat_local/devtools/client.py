@@ -1,7 +1,7 @@
 """A terminal chat client for one room, over the WebSocket protocol (docs/protocol.md).
 
-    python -m mayachat_local.client --user alice --room ROOM_ID
-    python -m mayachat_local.client --room ROOM_ID --url wss://.../prod --token "$JWT"
+    python -m mayachat_local.devtools.client --user alice --room ROOM_ID
+    python -m mayachat_local.devtools.client --room ROOM_ID --url wss://.../prod --token "$JWT"
 
 Connects (locally: to .local/endpoints.json's websocket URL, with a dev token minted for
 --user), syncs the room, prints every frame readably, and sends each line typed as a message
@@ -192,7 +192,7 @@ class RoomClient:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m mayachat_local.client", description=__doc__.split("\n\n")[0]
+        prog="python -m mayachat_local.devtools.client", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--user", help="local user id (a dev token is minted for it)")
     parser.add_argument("--room", required=True, help="the room id")
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None, stdin: TextIO = sys.stdin, out: TextIO =
     if args.token:
         token = args.token
     else:
-        from mayachat_local.devauth import mint
+        from mayachat_local.devtools.devauth import mint
 
         token = mint(args.user)
     me = args.user or token_subject(token)

@@ -1,6 +1,6 @@
 """Create a room in the local MongoDB from the command line (the REST API does the same):
 
-python -m mayachat_local.rooms alice bob     # two users: their direct room; more: a group
+python -m mayachat_local.devtools.rooms alice bob     # two users: their direct room; more: a group
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def create_room(members: list[str], kind: RoomType | None = None) -> str:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: python -m mayachat_local.rooms USER [USER...]", file=sys.stderr)
+        print("usage: python -m mayachat_local.devtools.rooms USER [USER...]", file=sys.stderr)
         return 2
     print(create_room(argv))
     return 0

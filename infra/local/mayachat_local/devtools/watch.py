@@ -13,7 +13,7 @@ from pathlib import Path
 
 from watchfiles import PythonFilter, awatch
 
-log = logging.getLogger("mayachat_local.watch")
+log = logging.getLogger("mayachat_local.devtools.watch")
 
 
 class Watcher:

@@ -41,7 +41,7 @@ def mint(user_id: str, ttl_seconds: int = 12 * 3600, **claims: object) -> str:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or not argv[0]:
-        print("usage: python -m mayachat_local.devauth USER", file=sys.stderr)
+        print("usage: python -m mayachat_local.devtools.devauth USER", file=sys.stderr)
         return 2
     print(mint(argv[0]))
     return 0

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mayachat_local.logview import describe_event, outcome_of
-from mayachat_local.template import FunctionSpec
+from mayachat_local.runtime.logview import describe_event, outcome_of
+from mayachat_local.runtime.template import FunctionSpec
 
 log = logging.getLogger("mayachat_local.lambda")
 
@@ -198,7 +198,7 @@ class Worker:
             if not line:
                 return
             text = line.decode(errors="replace").rstrip("\r\n")
-            # The fields ride along for the console view (mayachat_local.logview).
+            # The fields ride along for the console view (mayachat_local.runtime.logview).
             log.info(
                 "[%s] %s", self.spec.name, text, extra={"function": self.spec.name, "output": text}
             )
@@ -315,7 +315,7 @@ class FunctionPool:
             init,
             route,
             outcome,
-            # The fields ride along for the console view (mayachat_local.logview).
+            # The fields ride along for the console view (mayachat_local.runtime.logview).
             extra={
                 "function": self.spec.name,
                 "route": route,
