@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from mayachat import ports
+from mayachat.catch_up import CatchUp
 from mayachat.chat import (
     Connections,
     Messaging,
@@ -20,7 +21,6 @@ from mayachat.chat import (
 )
 from mayachat.delivery import Delivery
 from mayachat.frame_gate import FrameGate
-from mayachat.history import History
 from mayachat.limits import Admission, Buckets, Limit, Limits
 from mayachat.log_schema import STABLE_SEQ_HEADER
 from mayachat.membership import Rooms
@@ -470,7 +470,7 @@ class World:
         )
         self.store = FakeRoomStore()
         self.stats_cache = FakeStatsCache()
-        self.history = History(self.store, self.receipts, self.stable, self.stats_cache)
+        self.catch_up = CatchUp(self.store, self.receipts, self.stable, self.stats_cache)
         self.room_admin = RoomAdmin(self.store, self.store, self.cache, self.delivery)
 
     def persist(self) -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mayachat.adapters.mongo_rooms import MongoRooms
     from mayachat.adapters.sequence import RedisRoomSequences
     from mayachat.auth import TokenVerifier
+    from mayachat.catch_up import CatchUp
     from mayachat.chat import (
         Connections,
         Messaging,
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     )
     from mayachat.delivery import Delivery
     from mayachat.frame_gate import FrameGate
-    from mayachat.history import History
     from mayachat.limits import Limits
     from mayachat.membership import Rooms
     from mayachat.model import Message
@@ -351,13 +351,13 @@ def chat_reads() -> ChatReads:
 
 
 @cache
-def history() -> History:
+def catch_up() -> CatchUp:
     from mayachat.adapters.redis_rooms import RedisStatsCache
-    from mayachat.history import History
+    from mayachat.catch_up import CatchUp
 
     # Statistics may be 30 s old; the $group behind them scans the room.
     stats = RedisStatsCache(redis_client(), ttl_seconds=30)
-    return History(chat_reads(), receipts(), stable_publisher(), stats)
+    return CatchUp(chat_reads(), receipts(), stable_publisher(), stats)
 
 
 @cache

@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools import Logger
 
+from mayachat.catch_up import unread_ranges
 from mayachat.delivery import Delivery
 from mayachat.errors import Forbidden, Invalid, NotFound
 from mayachat.frames import MemberChange, MemberRemoved, MemberRole, MembersAdded
-from mayachat.history import unread_ranges
 from mayachat.model import Cursor, Room, RoomType
 from mayachat.ports import ChatReads, MembershipCache, RoomWrites
 from mayachat.roles import (

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from mayachat import bootstrap
+from mayachat.catch_up import CatchUp, ensure_self
 from mayachat.errors import Invalid
 from mayachat.fields import MESSAGE_ID_PATTERN, ROOM_ID_PATTERN, USER_ID_PATTERN
-from mayachat.history import History, ensure_self
 from mayachat.model import ReceiptKind
 from mayachat.rest.schemas import (
     DeliveredIn,
@@ -25,7 +25,7 @@ from mayachat.rest.security import CurrentUser
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])
 
-Service = Annotated[History, Depends(bootstrap.history)]
+Service = Annotated[CatchUp, Depends(bootstrap.catch_up)]
 RoomIdPath = Annotated[str, Path(pattern=ROOM_ID_PATTERN)]
 
 

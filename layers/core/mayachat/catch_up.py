@@ -23,7 +23,7 @@ NO_CONNECTION = ""
 
 
 @dataclass
-class History:
+class CatchUp:
     reads: ChatReads
     receipts: Receipts
     stable: StablePublisher
