@@ -53,9 +53,12 @@ def test_the_real_template_declares_one_mapping_per_topic() -> None:
     # Retried until stored: no limit, no destination to skip to (G4).
     assert (messages.max_retries, messages.retry_limit, messages.max_record_age) == (-1, None, -1)
     assert messages.destination is None
-    # !Ref to parameters resolves to their defaults.
-    assert messages.stream_arn is not None
-    assert messages.stream_arn.startswith("arn:aws:kafka:us-east-1:123456789012:cluster/mayachat/")
+    # MskClusterArn has no default (the local emulator names its own cluster then); a !Ref
+    # to a parameter resolves to the value given for it.
+    assert messages.stream_arn is None
+    given = "arn:aws:kafka:us-east-1:123456789012:cluster/mayachat/abc-1"
+    with_arn = read_mappings(load_template(ROOT / "template.yaml"), {"MskClusterArn": given})
+    assert with_arn["PersistFunction.ChatMessages"].stream_arn == given
     assert specs["PersistFunction.StateEvents"].topic == "message-persistence"
 
 

@@ -63,6 +63,7 @@ EXPECTED_POLICIES = {
 DEPLOY_PARAMETERS = {
     "SubnetIds": "subnet-0a1b2c3d,subnet-4e5f6a7b",
     "SecurityGroupIds": "sg-0123456789abcdef0",
+    "MskClusterArn": "arn:aws:kafka:us-east-1:123456789012:cluster/mayachat-dev/0a1b2c3d-1",
     "KafkaBrokers": "boot-abcd.c1.kafka-serverless.us-east-1.amazonaws.com:9098",
     "RedisUrl": "rediss://mayachat-cache-abc.serverless.use1.cache.amazonaws.com:6379/0",
     "MongoDbSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:m/uri-AbCdEf",
@@ -197,6 +198,8 @@ def test_msk_permissions_cover_exactly_the_mapped_topics_and_groups(
         assert p["MaximumRetryAttempts"] == -1
         assert "DestinationConfig" not in p
         assert "MaximumRecordAgeInSeconds" not in p
+        # The mapping's own metrics, so a stuck one shows (#14).
+        assert set(p["MetricsConfig"]["Metrics"]) == {"EventCount", "ErrorCount", "KafkaMetrics"}
 
 
 def test_producer_policies_name_their_topic(template: dict[str, Any]) -> None:
@@ -291,7 +294,30 @@ def test_the_sam_transform_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not any("VPC" in str(arn) or "MSK" in str(arn) for arn in authorizer)
     fn = resources["WsSendMessageFunction"]["Properties"]
     assert fn["Architectures"] == ["arm64"]
-    assert fn["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": {"Ref": "WsSendMessageLogs"}}
+    assert fn["LoggingConfig"] == {  # Globals' format and level, merged with its own group
+        "LogFormat": "JSON",
+        "ApplicationLogLevel": {
+            "Fn::FindInMap": ["ApplicationLogLevels", {"Ref": "LogLevel"}, "Level"]
+        },
+        "LogGroup": {"Ref": "WsSendMessageLogs"},
+    }
+    levels = load_template(TEMPLATE)["Mappings"]["ApplicationLogLevels"]
+    assert {k: v["Level"] for k, v in levels.items()} == {
+        "DEBUG": "DEBUG",
+        "INFO": "INFO",
+        "WARNING": "WARN",
+        "ERROR": "ERROR",  # Lambda's names
+    }
+
+
+def test_no_parameter_default_is_a_placeholder(template: dict[str, Any]) -> None:
+    """A made-up default (an example account, a zero UUID) passes validation and fails late;
+    a parameter without a real default has none, and sam deploy asks for it."""
+    for name, spec in template["Parameters"].items():
+        default = str(spec.get("Default", ""))
+        assert not re.search(r"123456789012|000000000000|00000000-0000|REPLACE|example", default), (
+            name
+        )
 
 
 def test_samconfig_names_only_real_parameters() -> None:
