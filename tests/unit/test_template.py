@@ -45,9 +45,10 @@ EXPECTED_POLICIES = {
     # Catch-up readers publish a room's stable seq (room.stable on chat-messages).
     "WsSyncFunction": _REDIS
     | {"ManageConnectionsPolicy", "MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
-    # Their only frame is the route response: they never call @connections.
-    "WsPingFunction": _REDIS,
-    "WsDefaultFunction": _REDIS,
+    # Their answer is the route response; @connections only to close a flooding or expired
+    # socket (told why, then DELETEd), which every frame function may do.
+    "WsPingFunction": _REDIS | {"ManageConnectionsPolicy"},
+    "WsDefaultFunction": _REDIS | {"ManageConnectionsPolicy"},
     "RestApiFunction": _REDIS
     | {
         "ManageConnectionsPolicy",
@@ -308,6 +309,27 @@ def test_the_sam_transform_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
         "WARNING": "WARN",
         "ERROR": "ERROR",  # Lambda's names
     }
+
+
+def test_every_function_that_posts_counts_its_failed_posts(template: dict[str, Any]) -> None:
+    """A post refused for good (403, 400: not 410) only logs; each function allowed to post has
+    a metric filter on its log group for that line, and one alarm watches the metric."""
+    from mayachat.adapters.apigw_connections import DELIVERY_FAILED
+
+    filters = {
+        props(r)["LogGroupName"]["Ref"]: props(r)
+        for r in resources_of_type(template, "AWS::Logs::MetricFilter").values()
+    }
+    for name, fn in resources_of_type(template, "AWS::Serverless::Function").items():
+        if {"Ref": "ManageConnectionsPolicy"} not in props(fn).get("Policies", []):
+            continue
+        group = props(fn)["LoggingConfig"]["LogGroup"]["Ref"]
+        assert group in filters, f"{name}: its failed posts are not counted"
+        assert f'$.message = "{DELIVERY_FAILED}"' in filters[group]["FilterPattern"]
+        (metric,) = filters[group]["MetricTransformations"]
+        assert (metric["MetricNamespace"], metric["MetricName"]) == ("MayaChat", "DeliveryFailures")
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+    assert any(props(a).get("MetricName") == "DeliveryFailures" for a in alarms)
 
 
 def test_no_parameter_default_is_a_placeholder(template: dict[str, Any]) -> None:

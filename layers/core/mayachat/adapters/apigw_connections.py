@@ -31,6 +31,10 @@ from botocore.credentials import Credentials, EnvProvider
 
 logger = Logger(child=True)
 
+# The log message of a post that failed for good (not 410): template.yaml's metric filters
+# count it as DeliveryFailures, and an alarm watches that (a 403 would otherwise only log).
+DELIVERY_FAILED = "delivery failed"
+
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_ATTEMPTS = 4
 BACKOFF_BASE_SECONDS = 0.025
@@ -81,7 +85,7 @@ class ApiGatewayConnections:
         signer = self._signer()
         if signer is None:
             logger.warning(
-                "delivery failed",
+                DELIVERY_FAILED,
                 extra={"connectionId": connection_id, "error": "no AWS credentials to sign with"},
             )
             return False
@@ -102,7 +106,7 @@ class ApiGatewayConnections:
             return True
         if not 200 <= status < 300:
             logger.warning(
-                "delivery failed",
+                DELIVERY_FAILED,
                 extra={"connectionId": connection_id, "status": status, "error": reason},
             )
         return False
