@@ -173,3 +173,32 @@ def users() -> Callable[[str], str]:
     """Unique user ids per test, so tests never see each other's frames."""
     suffix = uuid.uuid4().hex[:6]
     return lambda name: f"{name}-{suffix}"
+
+
+# Debian's chromium, driven by Playwright (never `playwright install`): the browser tests.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+# Per module: Playwright's sync API keeps an event loop running on this thread while it is
+# open, and Mangum (the REST tests) needs that loop free.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (`make browser` installs it with apt)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -15,6 +15,7 @@ class HttpRoute:
     method: str  # GET, POST, ... or ANY
     path: str  # /api/{proxy+}
     pattern: re.Pattern[str]
+    authorized: bool = False  # an authorizer checks it first (the API's default, unless NONE)
 
     @property
     def route_key(self) -> str:
@@ -27,9 +28,10 @@ class HttpRoute:
         return found.groupdict() if found else None
 
     @property
-    def specificity(self) -> tuple[int, int]:
-        """API Gateway prefers exact paths, then fewer variables, then longer ones."""
-        return (self.path.count("{"), -len(self.path))
+    def specificity(self) -> tuple[int, int, bool]:
+        """API Gateway prefers exact paths, then fewer variables, then longer ones, and a
+        route of the request's method over ANY on the same path."""
+        return (self.path.count("{"), -len(self.path), self.method == "ANY")
 
 
 def _compile(path: str) -> re.Pattern[str]:
@@ -46,6 +48,10 @@ def _compile(path: str) -> re.Pattern[str]:
 
 def read_http_routes(template_path: str | Path) -> list[HttpRoute]:
     template = load_template(template_path)
+    defaults = {
+        name: (properties(api).get("Auth") or {}).get("DefaultAuthorizer")
+        for name, api in resources_of_type(template, "AWS::Serverless::HttpApi").items()
+    }
     routes = []
     for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
         for event in (properties(resource).get("Events") or {}).values():
@@ -56,7 +62,11 @@ def read_http_routes(template_path: str | Path) -> list[HttpRoute]:
             method = str(props.get("Method", "ANY")).upper()
             if path == "$default":
                 path, method = "/{proxy+}", "ANY"
-            routes.append(HttpRoute(logical_id, method, path, _compile(path)))
+            api = props.get("ApiId")
+            default = defaults.get(api["Ref"]) if isinstance(api, dict) and "Ref" in api else None
+            authorizer = (props.get("Auth") or {}).get("Authorizer", default)
+            authorized = authorizer not in (None, "NONE")
+            routes.append(HttpRoute(logical_id, method, path, _compile(path), authorized))
     return sorted(routes, key=lambda r: r.specificity)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mayachat_local.gateway.http_server import HttpRequest, HttpResponse, HttpServer
+from mayachat_local.http_api.cors import Cors
 from mayachat_local.http_api.events import request_event, response_of
 from mayachat_local.http_api.routes import read_http_routes, select
 from mayachat_local.runtime.lambda_env import host_runtime
@@ -54,6 +55,7 @@ class LocalHttpApi:
         self.websocket_url = websocket_url
         self.template_path = Path(template_path)
         self.routes = read_http_routes(self.template_path)
+        self.cors = Cors.of(load_template(self.template_path))
         self.host = host
         self.port = port
         self.env_overrides = dict(env_overrides or {})
@@ -90,8 +92,14 @@ class LocalHttpApi:
             return self._demo(request, path)
         found = select(self.routes, request.method, path)
         if found is None:
+            if self.cors is not None and self.cors.is_preflight(request):
+                return self.cors.preflight(request)
             return HttpResponse(404, b'{"message":"Not Found"}', list(_JSON))
         route, params = found
+        if route.authorized and not request.headers.get("authorization"):
+            # The JWT authorizer's identity source is missing: refused before any function
+            # runs. (A token that is present is verified by the app, as in AWS it is again.)
+            return HttpResponse(401, b'{"message":"Unauthorized"}', list(_JSON))
         event = request_event(
             request,
             route,
@@ -105,7 +113,8 @@ class LocalHttpApi:
             result = await self._runtime.invoke(route.function, event)
         except FunctionError:  # logged with its traceback and event by the runtime
             return HttpResponse(500, b'{"message":"Internal Server Error"}', list(_JSON))
-        return response_of(result)
+        response = response_of(result)
+        return self.cors.apply(request, response) if self.cors is not None else response
 
     # ------------------------------------------------------------------ the web demo (local)
     def _demo(self, request: HttpRequest, path: str) -> HttpResponse:

@@ -8,7 +8,7 @@ store down (Kafka, Redis, MongoDB): 503 with Retry-After, never a 500.
 from __future__ import annotations
 
 import pymongo.errors  # noqa: F401 - so transient_errors() includes MongoDB's
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from mayachat import bootstrap
@@ -40,6 +40,13 @@ def create_app() -> FastAPI:
     @app.get("/health", tags=["health"], summary="Liveness")
     def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    # A browser's CORS preflight (no token: browsers never send one with it) reaches the app by
+    # the OPTIONS route, which has no authorizer; API Gateway adds the CORS headers of its
+    # CorsConfiguration to this answer (template.yaml).
+    @app.options("/api/{path:path}", include_in_schema=False, status_code=204)
+    def preflight(path: str) -> Response:
+        return Response(status_code=204)
 
     @app.exception_handler(NotFound)
     def not_found(_: Request, exc: NotFound) -> JSONResponse:
