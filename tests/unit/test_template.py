@@ -193,7 +193,10 @@ def test_msk_permissions_cover_exactly_the_mapped_topics_and_groups(
         # IAM auth uses the execution role: no SourceAccessConfigurations.
         assert "SourceAccessConfigurations" not in p
         # Retries, bisect and partial responses need provisioned mode.
-        assert p["ProvisionedPollerConfig"]["MinimumPollers"] >= 1
+        pollers = p["ProvisionedPollerConfig"]
+        assert pollers["MinimumPollers"] == {"Ref": "PersistMinimumPollers"}
+        assert pollers["MaximumPollers"] == {"Ref": "PersistMaximumPollers"}
+        assert template["Parameters"]["PersistMinimumPollers"]["MinValue"] >= 1
         # G4: never past an unstored record. Infinite retries and no OnFailure destination
         # (with one, Lambda caps the retries at 10 and skips the batch).
         assert p["MaximumRetryAttempts"] == -1
@@ -330,6 +333,14 @@ def test_every_function_that_posts_counts_its_failed_posts(template: dict[str, A
         assert (metric["MetricNamespace"], metric["MetricName"]) == ("MayaChat", "DeliveryFailures")
     alarms = resources_of_type(template, "AWS::CloudWatch::Alarm").values()
     assert any(props(a).get("MetricName") == "DeliveryFailures" for a in alarms)
+
+
+def test_the_topics_resource_fails_fast_when_its_answer_cannot_get_out(
+    template: dict[str, Any],
+) -> None:
+    topics = props(template["Resources"]["KafkaTopics"])
+    function = props(template["Resources"]["KafkaTopicsFunction"])
+    assert function["Timeout"] < topics["ServiceTimeout"] <= 600  # not CloudFormation's hour
 
 
 def test_no_parameter_default_is_a_placeholder(template: dict[str, Any]) -> None:
