@@ -7,33 +7,42 @@ from redis import Redis
 from mayachat.adapters import redis_keys as keys
 from mayachat.limits import STRIKES_FORGIVEN_PER_SECOND, Admission, Buckets
 
+# Both scripts read a bucket the same way: Redis's clock, then the bucket's tokens refilled
+# up to now (never above its capacity; a debt refills too).
+_REFILL_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function refilled(key, capacity, rate)
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local at = tonumber(state[2]) or now
+  local held = tonumber(state[1]) or capacity
+  return math.min(capacity, held + math.max(0, now - at) * rate / 1000), math.max(at, now)
+end
+local function keep(key, tokens, at, capacity, rate)
+  redis.call('HSET', key, 'tokens', tokens, 'at', at)
+  redis.call('PEXPIRE', key, math.ceil((capacity - tokens) / rate * 1000) + 1000)
+end
+"""
+
 # Token buckets, all or none. KEYS: the buckets; ARGV: cost, then capacity and refill per
 # second of each, then the strikes forgiven per second. Returns {ms until `cost` tokens could
 # be taken (0: taken from every bucket, else nothing is taken), the first bucket's strikes
 # (one per refusal, forgiven at that rate)}. A bucket's key expires once it is full again.
 # The clock is Redis's own: a caller's clock read before it lost the CPU would wind a
 # bucket's time back and credit a refill twice.
-_BUCKETS_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_BUCKETS_LUA = (
+    _REFILL_LUA
+    + """
 local cost = tonumber(ARGV[1])
-local tokens, wait = {}, 0
+local tokens, ats, wait = {}, {}, 0
 for i, key in ipairs(KEYS) do
   local capacity, rate = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  local state = redis.call('HMGET', key, 'tokens', 'at')
-  local t = tonumber(state[1]) or capacity
-  local at = tonumber(state[2]) or now
-  t = math.min(capacity, t + math.max(0, now - at) * rate / 1000)
-  tokens[i] = t
-  if t < cost then wait = math.max(wait, math.ceil((cost - t) * 1000 / rate)) end
+  tokens[i], ats[i] = refilled(key, capacity, rate)
+  if tokens[i] < cost then wait = math.max(wait, math.ceil((cost - tokens[i]) * 1000 / rate)) end
 end
 for i, key in ipairs(KEYS) do
   local capacity, rate = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  local t = tokens[i]
-  if wait == 0 then t = t - cost end
-  local at = tonumber(redis.call('HGET', key, 'at') or '0')
-  redis.call('HSET', key, 'tokens', t, 'at', math.max(at, now))
-  redis.call('PEXPIRE', key, math.ceil((capacity - t) / rate * 1000) + 1000)
+  keep(key, wait == 0 and tokens[i] - cost or tokens[i], ats[i], capacity, rate)
 end
 local marks = redis.call('HMGET', KEYS[1], 'strikes', 'struckAt')
 local strikes = tonumber(marks[1]) or 0
@@ -43,25 +52,22 @@ if wait > 0 then strikes = strikes + 1 end
 redis.call('HSET', KEYS[1], 'strikes', strikes, 'struckAt', now)
 return {wait, math.ceil(strikes)}
 """
+)
 
 # Empty the buckets and put them `seconds` in debt: KEYS: the buckets; ARGV: seconds, then
 # capacity and refill per second of each. A bucket already deeper in debt stays so.
-_OWE_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_OWE_LUA = (
+    _REFILL_LUA
+    + """
 local seconds = tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
   local capacity, rate = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  local state = redis.call('HMGET', key, 'tokens', 'at')
-  local held = tonumber(state[1]) or capacity
-  local at = tonumber(state[2]) or now
-  held = math.min(capacity, held + math.max(0, now - at) * rate / 1000)
-  local owed = math.min(held, -seconds * rate)
-  redis.call('HSET', key, 'tokens', owed, 'at', math.max(at, now))
-  redis.call('PEXPIRE', key, math.ceil((capacity - owed) / rate * 1000) + 1000)
+  local held, at = refilled(key, capacity, rate)
+  keep(key, math.min(held, -seconds * rate), at, capacity, rate)
 end
 return 0
 """
+)
 
 
 class RedisRateLimiter:
