@@ -56,12 +56,7 @@ class Cors:
         response = HttpResponse(204)
         origin = request.headers.get("origin", "")
         if self.allows(origin):
-            response.headers += self._origin(origin)
-            response.headers.append(("access-control-allow-methods", ",".join(self.allow_methods)))
-            if self.allow_headers:
-                response.headers.append(
-                    ("access-control-allow-headers", ",".join(self.allow_headers))
-                )
+            response.headers += self._origin(origin) + self._preflight_headers()
             if self.max_age is not None:
                 response.headers.append(("access-control-max-age", self.max_age))
         return response
@@ -75,14 +70,14 @@ class Cors:
         if origin is not None and self.allows(origin):
             response.headers += self._origin(origin)
             if self.is_preflight(request):  # a route answered it: still API Gateway's headers
-                response.headers.append(
-                    ("access-control-allow-methods", ",".join(self.allow_methods))
-                )
-                if self.allow_headers:
-                    response.headers.append(
-                        ("access-control-allow-headers", ",".join(self.allow_headers))
-                    )
+                response.headers += self._preflight_headers()
         return response
+
+    def _preflight_headers(self) -> list[tuple[str, str]]:
+        headers = [("access-control-allow-methods", ",".join(self.allow_methods))]
+        if self.allow_headers:
+            headers.append(("access-control-allow-headers", ",".join(self.allow_headers)))
+        return headers
 
     def _origin(self, origin: str) -> list[tuple[str, str]]:
         if "*" in self.allow_origins:
