@@ -122,9 +122,9 @@ def start_poster(endpoint: str) -> None:
     _posts = ApiGatewayConnections(endpoint, "us-east-1", credentials=LOCAL_KEYS)
 
 
-def post_many(posts: list[tuple[str, bytes]]) -> set[str]:
+def post_many(posts: list[tuple[str, bytes]]) -> frozenset[str]:
     assert _posts is not None
-    return _posts.post_many(posts)
+    return _posts.post_many(posts).gone
 
 
 async def open_room(gateway: GatewayProcess, size: int, poster: ProcessPoolExecutor) -> Room:

@@ -32,6 +32,7 @@ def main() -> None:
     from mayachat.adapters.mongo_schema import ensure_indexes, message_to_document
     from mayachat.adapters.mongo_store import MongoMessageStore
     from mayachat.ids import new_message_id
+    from mayachat.metrics import Count, Timing
     from mayachat.model import Message
     from mayachat.persistence import IncomingRecord, Persister
 
@@ -57,6 +58,13 @@ def main() -> None:
             for i in range(n)
         ]
 
+    class NoMetrics:
+        def count(self, metric: Count, value: int = 1) -> None:
+            pass
+
+        def timing(self, metric: Timing, milliseconds: float) -> None:
+            pass
+
     class NoDeadLetters(KafkaDeadLetters):
         def __init__(self) -> None:
             pass
@@ -72,7 +80,11 @@ def main() -> None:
         ]
         db = fresh_db()
         service = Persister(
-            "chat-messages", "message-persistence", MongoMessageStore(db), NoDeadLetters()
+            "chat-messages",
+            "message-persistence",
+            MongoMessageStore(db),
+            NoDeadLetters(),
+            NoMetrics(),
         )
         started = time.perf_counter()
         for i in range(0, len(records), BATCH):

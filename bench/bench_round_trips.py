@@ -60,7 +60,7 @@ def main() -> None:
 
     from mayachat import bootstrap
     from mayachat.model import Caller
-    from mayachat.ports import LogPosition, LogRecord
+    from mayachat.ports import LogPosition, LogRecord, Posted
 
     messaging = bootstrap.messaging()
     appends = Counter[str]()
@@ -73,9 +73,9 @@ def main() -> None:
     messaging.log.append = count_append  # type: ignore[method-assign]
 
     class NoPosts:  # delivery cost is counted in Redis lookups; nobody listens here
-        def post_many(self, posts: Any) -> set[str]:
+        def post_many(self, posts: Any) -> Posted:
             appends["posts"] += len(posts)
-            return set()
+            return Posted()
 
     messaging.delivery.gateway = NoPosts()
     alice, bob = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"

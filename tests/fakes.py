@@ -24,6 +24,7 @@ from mayachat.frame_gate import FrameGate
 from mayachat.limits import Admission, Buckets, Limit, Limits
 from mayachat.log_schema import STABLE_SEQ_HEADER
 from mayachat.membership import Rooms
+from mayachat.metrics import Count, Timing
 from mayachat.model import Cursor, Message, Receipt, ReceiptKind, Room, RoomStats
 from mayachat.ports import (
     Claim,
@@ -32,6 +33,7 @@ from mayachat.ports import (
     LogPosition,
     LogRecord,
     LogUnavailable,
+    Posted,
     SeqRange,
     StoreOutcome,
 )
@@ -241,14 +243,28 @@ class FakeGateway:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes]] = []
         self.gone: set[str] = set()
+        self.refusing: set[str] = set()  # posts to these fail (as a 403 would)
 
-    def post_many(self, posts: Sequence[tuple[str, bytes]]) -> set[str]:
+    def post_many(self, posts: Sequence[tuple[str, bytes]]) -> Posted:
         gone = {cid for cid, _ in posts if cid in self.gone}
-        self.sent += [(cid, data) for cid, data in posts if cid not in self.gone]
-        return gone
+        failed = {cid for cid, _ in posts if cid in self.refusing} - gone
+        self.sent += [(cid, data) for cid, data in posts if cid not in gone | failed]
+        return Posted(gone=frozenset(gone), failed=len(failed))
 
     def close(self, connection_id: str) -> None:
         self.gone.add(connection_id)
+
+
+class FakeMetrics:
+    def __init__(self) -> None:
+        self.counts: defaultdict[Count, int] = defaultdict(int)
+        self.timings: defaultdict[Timing, list[float]] = defaultdict(list)
+
+    def count(self, metric: Count, value: int = 1) -> None:
+        self.counts[metric] += value
+
+    def timing(self, metric: Timing, milliseconds: float) -> None:
+        self.timings[metric].append(milliseconds)
 
 
 class FakeStore:
@@ -439,6 +455,7 @@ class World:
     cursors: FakeCursors = field(default_factory=FakeCursors)
     gateway: FakeGateway = field(default_factory=FakeGateway)
     limiter: FakeRateLimiter = field(default_factory=FakeRateLimiter)
+    metrics: FakeMetrics = field(default_factory=FakeMetrics)
     limits: Limits = field(
         default_factory=lambda: replace(
             Limits.from_settings(Settings()), connects=Limit(10, 0.5), max_connections=3
@@ -448,12 +465,12 @@ class World:
     def __post_init__(self) -> None:
         self.directory = FakeDirectory(self.rooms_by_id)
         self.rooms = Rooms(self.cache, self.directory)
-        self.delivery = Delivery(self.registry, self.gateway, wave=32)
+        self.delivery = Delivery(self.registry, self.gateway, self.metrics, wave=32)
         self.messaging = Messaging(
-            "chat-messages", self.rooms, self.ledger, self.log, self.delivery
+            "chat-messages", self.rooms, self.ledger, self.log, self.delivery, self.metrics
         )
-        self.connections = Connections(self.registry, self.limiter, self.limits)
-        self.frame_gate = FrameGate(self.limiter, self.limits)
+        self.connections = Connections(self.registry, self.limiter, self.limits, self.metrics)
+        self.frame_gate = FrameGate(self.limiter, self.limits, self.metrics)
         self.typing = Typing(self.rooms, self.delivery)
         self.receipts = Receipts(
             "message-persistence", self.rooms, self.ledger, self.cursors, self.log, self.delivery

@@ -2,8 +2,9 @@
 
 from mangum import Mangum
 
+from mayachat.edge.telemetry import publishes_metrics
 from mayachat.rest.app import create_app
 
 app = create_app()
 
-handler = Mangum(app, lifespan="off")
+handler = publishes_metrics(Mangum(app, lifespan="off"))

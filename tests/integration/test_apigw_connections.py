@@ -21,6 +21,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from mayachat.adapters import apigw_connections
 from mayachat.adapters.apigw_connections import ApiGatewayConnections
+from mayachat.ports import Posted
 from mayachat_local.gateway import LocalWebSocketGateway, run_in_thread
 
 TEMPLATE = Path(__file__).parents[1] / "fixtures" / "gateway" / "template.yaml"
@@ -51,12 +52,12 @@ def test_posts_reach_their_connections_and_gone_ones_are_reported(
         closed_ws, closed_id = pairs.pop()
         closed_ws.close()
 
-        assert posts.post_many([(pairs[0][1], b"one")]) == set()
+        assert posts.post_many([(pairs[0][1], b"one")]) == Posted()
         assert pairs[0][0].recv(timeout=10) == "one"
 
         frames = [(cid, f"to {cid}".encode()) for _, cid in pairs]
-        gone = posts.post_many([*frames, (closed_id, b"late"), ("AAAAAAAAAAAAAAA=", b"never")])
-        assert gone == {closed_id, "AAAAAAAAAAAAAAA="}
+        posted = posts.post_many([*frames, (closed_id, b"late"), ("AAAAAAAAAAAAAAA=", b"never")])
+        assert posted == Posted(gone=frozenset({closed_id, "AAAAAAAAAAAAAAA="}))
         for ws, cid in pairs:
             assert ws.recv(timeout=10) == f"to {cid}"
 
@@ -69,7 +70,7 @@ def test_close_ends_the_connection_and_it_is_gone_after(
         posts.close(connection_id)
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=10)
-        assert posts.post_many([(connection_id, b"late")]) == {connection_id}
+        assert posts.post_many([(connection_id, b"late")]).gone == {connection_id}
         posts.close(connection_id)  # closing a gone one is fine
 
 
@@ -78,7 +79,7 @@ def test_a_refused_post_is_logged_not_reported_gone(
 ) -> None:
     posts = ApiGatewayConnections(gateway.management_endpoint, "us-east-1", credentials=CREDENTIALS)
     with phone(gateway) as (_, connection_id):
-        assert posts.post_many([(connection_id, b"x" * (128 * 1024 + 1))]) == set()
+        assert posts.post_many([(connection_id, b"x" * (128 * 1024 + 1))]) == Posted(failed=1)
     failures = [r for r in caplog.records if r.getMessage() == "delivery failed"]
     assert len(failures) == 1
     assert failures[0].status == 413  # type: ignore[attr-defined]
@@ -144,14 +145,14 @@ def test_throttles_and_server_errors_are_retried_then_given_up(
     throttled = Script(429, 503, 200)
     with scripted(throttled) as endpoint:
         posts = ApiGatewayConnections(endpoint, "us-east-1", credentials=CREDENTIALS)
-        assert posts.post_many([("abc=", b"hello")]) == set()
+        assert posts.post_many([("abc=", b"hello")]) == Posted()
     assert len(throttled.requests) == 3
     assert not [r for r in caplog.records if r.getMessage() == "delivery failed"]
 
     failing = Script(500)
     with scripted(failing) as endpoint:
         posts = ApiGatewayConnections(endpoint, "us-east-1", credentials=CREDENTIALS)
-        assert posts.post_many([("abc=", b"hello")]) == set()
+        assert posts.post_many([("abc=", b"hello")]) == Posted(failed=1)
     assert len(failing.requests) == apigw_connections.MAX_ATTEMPTS
     [failure] = [r for r in caplog.records if r.getMessage() == "delivery failed"]
     assert failure.status == 500  # type: ignore[attr-defined]
@@ -161,8 +162,8 @@ def test_a_dropped_keep_alive_connection_is_reopened() -> None:
     script = Script(200, "drop", 410)
     with scripted(script) as endpoint:
         posts = ApiGatewayConnections(endpoint, "us-east-1", credentials=CREDENTIALS)
-        assert posts.post_many([("first", b"1")]) == set()
-        assert posts.post_many([("second", b"2")]) == {"second"}
+        assert posts.post_many([("first", b"1")]) == Posted()
+        assert posts.post_many([("second", b"2")]) == Posted(gone=frozenset({"second"}))
     assert [path for path, _, _ in script.requests] == [
         "/prod/@connections/first",
         "/prod/@connections/second",
@@ -207,7 +208,7 @@ def test_without_credentials_a_post_is_logged_not_raised(
     script = Script(200)
     with scripted(script) as endpoint:
         posts = ApiGatewayConnections(endpoint, "us-east-1")  # builds: cold start never fails
-        assert posts.post_many([("abc", b"hello")]) == set()
+        assert posts.post_many([("abc", b"hello")]) == Posted(failed=1)
     assert script.requests == []
     [failure] = [r for r in caplog.records if r.getMessage() == "delivery failed"]
     assert "credentials" in failure.error  # type: ignore[attr-defined]

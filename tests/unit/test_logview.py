@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
+from mayachat.adapters.emf_metrics import EmfMetrics
+from mayachat.metrics import Count, Timing
 from mayachat_local.runtime.logview import (
     PrettyFormatter,
     RawFormatter,
@@ -50,6 +54,17 @@ def test_an_error_line_keeps_its_traceback() -> None:
     level, text = format_output("F", line)
     assert level == "ERROR"
     assert text.endswith("Traceback ...\nValueError: x")
+
+
+def test_an_emf_metrics_line_shows_names_and_values(capsys: pytest.CaptureFixture[str]) -> None:
+    metrics = EmfMetrics("MayaChat", "mayachat", "local")
+    metrics.count(Count.MESSAGES_SENT)
+    metrics.timing(Timing.ACK_LATENCY, 9.75)
+    metrics.timing(Timing.ACK_LATENCY, 4.5)
+    metrics.flush()
+    level, text = format_output("WsSendMessageFunction", capsys.readouterr().out.strip())
+    assert level == "INFO"
+    assert text == "WsSendMessageFunction  METRIC MessagesSent=1  AckLatency=9.75,4.5 ms"
 
 
 def test_plain_output_passes_through() -> None:

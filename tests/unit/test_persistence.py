@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.persistence import IncomingRecord, Outcome, Persister
 from mayachat.ports import StoreOutcome
-from tests.fakes import FakeDeadLetters, FakeStore
+from tests.fakes import FakeDeadLetters, FakeMetrics, FakeStore
 
 MESSAGES, EVENTS = "chat-messages", "message-persistence"
 
@@ -43,7 +43,7 @@ def announcing(offset: int, m: Message, stable: int) -> IncomingRecord:
 
 def persister() -> tuple[Persister, FakeStore, FakeDeadLetters]:
     store, dead = FakeStore(), FakeDeadLetters()
-    return Persister(MESSAGES, EVENTS, store, dead), store, dead
+    return Persister(MESSAGES, EVENTS, store, dead, FakeMetrics()), store, dead
 
 
 def test_a_batch_is_stored_in_one_bulk_call() -> None:

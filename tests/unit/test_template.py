@@ -234,11 +234,10 @@ def test_every_function_has_alarms_and_a_log_group_with_retention(
     template: dict[str, Any], functions: dict[str, dict[str, Any]]
 ) -> None:
     resources = template["Resources"]
-    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm").values()
     watched = {
-        (props(a)["MetricName"], props(a)["Dimensions"][0]["Value"]["Ref"])
-        for a in alarms
-        if props(a)["Namespace"] == "AWS/Lambda"
+        (metric["MetricName"], metric["Dimensions"][0]["Value"]["Ref"])
+        for metric in alarm_metrics(template)
+        if metric["Namespace"] == "AWS/Lambda"
     }
     for name, fn in functions.items():
         group = resources[props(fn)["LoggingConfig"]["LogGroup"]["Ref"]]
@@ -248,8 +247,6 @@ def test_every_function_has_alarms_and_a_log_group_with_retention(
         assert ("Errors", name) in watched, name
         assert ("Throttles", name) in watched, name
     assert ("OffsetLag", "PersistFunction") in watched
-    conditions = {a.get("Condition") for a in alarms}
-    assert {"DeadLettersToSqs", "DeadLettersToKafka"} <= conditions
 
 
 def test_stage_has_throttling_and_access_logs(template: dict[str, Any]) -> None:
@@ -314,25 +311,55 @@ def test_the_sam_transform_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
     }
 
 
-def test_every_function_that_posts_counts_its_failed_posts(template: dict[str, Any]) -> None:
-    """A post refused for good (403, 400: not 410) only logs; each function allowed to post has
-    a metric filter on its log group for that line, and one alarm watches the metric."""
-    from mayachat.adapters.apigw_connections import DELIVERY_FAILED
+def alarm_metrics(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every metric an alarm reads: its own, or each of its metric-math inputs."""
+    metrics = []
+    for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").values():
+        p = props(alarm)
+        if "MetricName" in p:
+            metrics.append(p)
+        for query in p.get("Metrics", []):
+            if "MetricStat" in query:
+                metrics.append(query["MetricStat"]["Metric"])
+    return metrics
 
-    filters = {
-        props(r)["LogGroupName"]["Ref"]: props(r)
-        for r in resources_of_type(template, "AWS::Logs::MetricFilter").values()
-    }
-    for name, fn in resources_of_type(template, "AWS::Serverless::Function").items():
-        if {"Ref": "ManageConnectionsPolicy"} not in props(fn).get("Policies", []):
-            continue
-        group = props(fn)["LoggingConfig"]["LogGroup"]["Ref"]
-        assert group in filters, f"{name}: its failed posts are not counted"
-        assert f'$.message = "{DELIVERY_FAILED}"' in filters[group]["FilterPattern"]
-        (metric,) = filters[group]["MetricTransformations"]
-        assert (metric["MetricNamespace"], metric["MetricName"]) == ("MayaChat", "DeliveryFailures")
-    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm").values()
-    assert any(props(a).get("MetricName") == "DeliveryFailures" for a in alarms)
+
+def test_app_alarms_read_metrics_the_code_publishes_for_their_stage(
+    template: dict[str, Any],
+) -> None:
+    """An alarm on a misspelt name, or without the stage dimension, would wait for data that
+    never comes (TreatMissingData: notBreaching) and never fire."""
+    from mayachat.metrics import Count, Timing
+
+    published = {m.value for m in (*Count, *Timing)}
+    ours = [m for m in alarm_metrics(template) if m["Namespace"] == "MayaChat"]
+    watched = {m["MetricName"] for m in ours}
+    assert watched <= published
+    assert {
+        "DeliveryFailed",
+        "DeadLettered",
+        "MessagesSent",
+        "MessagesPersisted",
+        "TokensRefused",
+    } <= watched
+    for metric in ours:
+        assert metric["Dimensions"] == [
+            {"Name": "service", "Value": "mayachat"},
+            {"Name": "stage", "Value": {"Ref": "StageName"}},
+        ], metric["MetricName"]
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "MayaChat"
+    assert env["POWERTOOLS_SERVICE_NAME"] == "mayachat"
+    assert env["STAGE_NAME"] == {"Ref": "StageName"}
+
+
+def test_the_authorizer_alarm_leaves_refused_tokens_out(template: dict[str, Any]) -> None:
+    alarm = props(template["Resources"]["WsAuthorizerErrorsAlarm"])
+    inputs = {q["Id"]: q for q in alarm["Metrics"]}
+    assert inputs["errors"]["MetricStat"]["Metric"]["MetricName"] == "Errors"
+    assert inputs["refused"]["MetricStat"]["Metric"]["MetricName"] == "TokensRefused"
+    [result] = [q for q in alarm["Metrics"] if q["ReturnData"]]
+    assert result["Expression"] == "FILL(errors, 0) - FILL(refused, 0)"
 
 
 def test_the_topics_resource_fails_fast_when_its_answer_cannot_get_out(

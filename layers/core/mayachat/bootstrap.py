@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pymongo.database import Database
     from redis import Redis
 
+    from mayachat.adapters.emf_metrics import EmfMetrics
     from mayachat.adapters.mongo_rooms import MongoRooms
     from mayachat.adapters.sequence import RedisRoomSequences
     from mayachat.auth import TokenVerifier
@@ -169,6 +170,15 @@ def mongodb_uri(s: Settings) -> str:
 
 
 @cache
+def metrics() -> EmfMetrics:
+    """The invocation's measurements; each edge handler flushes them when it returns."""
+    from mayachat.adapters.emf_metrics import EmfMetrics
+
+    s = settings()
+    return EmfMetrics(s.powertools_metrics_namespace, s.powertools_service_name, s.stage_name)
+
+
+@cache
 def event_log() -> EventLog:
     from mayachat.adapters.kafka_log import KafkaEventLog
     from mayachat.kafka_config import producer_config
@@ -201,7 +211,7 @@ def limits() -> Limits:
 def frame_gate() -> FrameGate:
     from mayachat.frame_gate import FrameGate
 
-    return FrameGate(rate_limiter(), limits())
+    return FrameGate(rate_limiter(), limits(), metrics())
 
 
 # -- building blocks -----------------------------------------------------------------------
@@ -218,7 +228,9 @@ def delivery() -> Delivery:
             "REGION.amazonaws.com/STAGE)"
         )
     posts = ApiGatewayConnections(s.websocket_management_endpoint, s.aws_region)
-    return Delivery(RedisConnectionRegistry(redis_client()), posts, wave=posts.max_concurrency)
+    return Delivery(
+        RedisConnectionRegistry(redis_client()), posts, metrics(), wave=posts.max_concurrency
+    )
 
 
 @cache
@@ -260,7 +272,7 @@ def connections() -> Connections:
     from mayachat.adapters.redis_connections import RedisConnectionRegistry
     from mayachat.chat import Connections
 
-    return Connections(RedisConnectionRegistry(redis_client()), rate_limiter(), limits())
+    return Connections(RedisConnectionRegistry(redis_client()), rate_limiter(), limits(), metrics())
 
 
 @cache
@@ -273,6 +285,7 @@ def messaging() -> Messaging:
         ledger=sequences(),
         log=event_log(),
         delivery=delivery(),
+        metrics=metrics(),
     )
 
 
@@ -324,6 +337,7 @@ def persister() -> Persister:
         events_topic=s.kafka_topic_message_persistence,
         store=MongoMessageStore(indexed_database(), reconnect=fresh_database),
         dead_letters=dead_letters(),
+        metrics=metrics(),
     )
 
 

@@ -12,6 +12,7 @@ is still on its way.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from mayachat.ids import new_message_id
 from mayachat.limits import Limits
 from mayachat.log_schema import STABLE_EVENT, STABLE_SEQ_HEADER
 from mayachat.membership import Rooms
+from mayachat.metrics import Count, Metrics, Timing
 from mayachat.model import Caller, Message, Receipt, ReceiptKind, utc_now_iso
 from mayachat.ports import (
     Claim,
@@ -52,18 +54,21 @@ class Connections:
     registry: ConnectionRegistry
     limiter: RateLimiter
     limits: Limits
+    metrics: Metrics
 
     def connect(self, caller: Caller) -> None:
         """Register the connection, within the user's limits: attempts per second and open
         connections (a refusal is the handshake's answer: the socket never opens)."""
         wait = self.limiter.take(caller.user_id, self.limits.connect())
         if wait:
+            self.metrics.count(Count.CONNECTS_REFUSED)
             raise ChatError(
                 ErrorCode.RATE_LIMITED, "too many connection attempts", retry_after=wait
             )
         open_now = self.registry.register(caller.connection_id, caller.user_id)
         if open_now > self.limits.max_connections:
             self.registry.remove(caller.user_id, caller.connection_id)
+            self.metrics.count(Count.CONNECTS_REFUSED)
             raise ChatError(
                 ErrorCode.TOO_MANY_CONNECTIONS,
                 f"at most {self.limits.max_connections} open connections per user; "
@@ -119,12 +124,14 @@ class Messaging:
     ledger: SendLedger
     log: EventLog
     delivery: Delivery
+    metrics: Metrics
 
     def send(
         self, caller: Caller, room_id: str, client_msg_id: str, content: dict[str, Any]
     ) -> Sent:
         """Claim, log, confirm, deliver; the sender's ack, and whether it was posted (first,
         with a big room's fan-out) rather than left for the route response."""
+        started = time.perf_counter()
         members = self.rooms.require_member(caller, room_id, client_msg_id)
         claim = self.ledger.claim(
             Message(
@@ -144,9 +151,12 @@ class Messaging:
                 extra={"messageId": message.message_id, "clientMsgId": client_msg_id},
             )
             return Sent(message.ack())
+        appending = time.perf_counter()
         append_or_unavailable(
             self.log, message_record(self.topic, claim), client_msg_id=client_msg_id
         )
+        self.metrics.timing(Timing.KAFKA_APPEND_LATENCY, _ms_since(appending))
+        self.metrics.count(Count.MESSAGES_SENT)
         self._confirm(claim)
         try:
             posted = self.delivery.to_members(
@@ -157,7 +167,6 @@ class Messaging:
                 what="message",
                 room_id=room_id,
             )
-            return Sent(message.ack(), ack_posted=posted)
         except Exception:
             # Logged is acked, whatever fails now: an error here would make the phone resend,
             # and a resend after Redis lost the claim would be a second message.
@@ -165,7 +174,11 @@ class Messaging:
                 "logged, but live delivery failed; acking anyway (members catch up)",
                 extra={"messageId": message.message_id, "seq": message.seq},
             )
-            return Sent(message.ack())
+            posted = False
+        # Until the route response carries the ack (after a one-wave fan-out); in a room
+        # bigger than one wave the ack is posted first, so this is an upper bound there.
+        self.metrics.timing(Timing.ACK_LATENCY, _ms_since(started))
+        return Sent(message.ack(), ack_posted=posted)
 
     def _confirm(self, claim: Claim) -> None:
         """The log holds the message, so the ack stands whatever happens here: a failed
@@ -179,6 +192,10 @@ class Messaging:
                 "logged, but the send could not be confirmed in Redis; acking anyway",
                 extra={"messageId": claim.message.message_id, "seq": claim.message.seq},
             )
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
 
 
 def message_record(topic: str, claim: Claim) -> LogRecord:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from mayachat.frames import ErrorFrame, ServerFrame
+from mayachat.metrics import Count, Metrics
 from mayachat.model import Caller
 from mayachat.ports import ConnectionGateway, ConnectionRegistry
 from mayachat.protocol import encode
@@ -23,6 +24,7 @@ class Delivery:
 
     registry: ConnectionRegistry
     gateway: ConnectionGateway
+    metrics: Metrics
     # How many posts the gateway makes at once: fan-outs up to this size cost one round trip.
     wave: int
 
@@ -76,8 +78,13 @@ class Delivery:
         user), even when its own registry entry has expired."""
         if not posts:
             return
-        gone = self.gateway.post_many(posts)
-        for connection_id in gone:
+        posted = self.gateway.post_many(posts)
+        self.metrics.count(Count.DELIVERY_POSTS, len(posts))
+        if posted.gone:
+            self.metrics.count(Count.DELIVERY_GONE, len(posted.gone))
+        if posted.failed:
+            self.metrics.count(Count.DELIVERY_FAILED, posted.failed)
+        for connection_id in posted.gone:
             if connection_id in owners:
                 self.registry.remove(owners[connection_id], connection_id)
             else:
@@ -87,7 +94,8 @@ class Delivery:
             extra={
                 "what": what,
                 "roomId": room_id,
-                "connections": len(posts) - len(gone),
-                "gone": len(gone),
+                "connections": len(posts) - len(posted.gone) - posted.failed,
+                "gone": len(posted.gone),
+                "failed": posted.failed,
             },
         )

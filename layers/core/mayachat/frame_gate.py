@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.limits import Limits
+from mayachat.metrics import Count, Metrics
 from mayachat.model import Caller
 from mayachat.ports import RateLimiter
 
@@ -27,6 +28,7 @@ logger = Logger(child=True)
 class FrameGate:
     limiter: RateLimiter
     limits: Limits
+    metrics: Metrics
 
     def admit(self, caller: Caller, client_msg_id: Callable[[], str | None]) -> None:
         """Take the frame's token, or raise `rate_limited` (naming the frame's clientMsgId,
@@ -34,6 +36,7 @@ class FrameGate:
         admission = self.limiter.admit(caller.user_id, self.limits.frame(caller.connection_id))
         if not admission.wait:
             return
+        self.metrics.count(Count.RATE_LIMITED)
         # The frames still in flight when it closes are refused plainly; a close that failed
         # is tried again a round of refusals later.
         if admission.strikes % self.limits.close_after_refusals:
@@ -45,6 +48,7 @@ class FrameGate:
             )
         penalty = self.limits.reconnect_penalty_seconds
         self.limiter.owe(caller.user_id, self.limits.connect(), penalty)
+        self.metrics.count(Count.FLOODS_CLOSED)
         logger.warning(
             "connection closed for flooding",
             extra={"strikes": admission.strikes, "penaltySeconds": penalty},

@@ -18,6 +18,7 @@ records come in log order (one partition); a record still to retry stops its roo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from aws_lambda_powertools import Logger
@@ -30,6 +31,7 @@ from mayachat.log_schema import (
     WireReceipt,
     WireStable,
 )
+from mayachat.metrics import Count, Metrics, Timing
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.ports import DeadLetter, DeadLetters, MessageStore, StoreOutcome
 
@@ -70,6 +72,7 @@ class Persister:
     events_topic: str
     store: MessageStore
     dead_letters: DeadLetters
+    metrics: Metrics
 
     def persist(self, records: list[IncomingRecord]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(records)
@@ -98,7 +101,10 @@ class Persister:
         self._store_messages(records, messages, outcomes)
         self._apply_receipts(receipts, outcomes)
         self._raise_stable(marks, outcomes)
-        return [o or Outcome.RETRY for o in outcomes]
+        final = [o or Outcome.RETRY for o in outcomes]
+        if Outcome.RETRY in final:
+            self.metrics.count(Count.RECORDS_RETRIED, final.count(Outcome.RETRY))
+        return final
 
     def _raise_stable(self, marks: dict[int, StableMark], outcomes: list[Outcome | None]) -> None:
         stable: dict[str, int] = {}
@@ -164,10 +170,13 @@ class Persister:
             return
         results = self.store.store_messages([m for _, m in messages])
         stored = 0
+        now = datetime.now(UTC)
         for (i, message), result in zip(messages, results, strict=True):
             if result in (StoreOutcome.STORED, StoreOutcome.DUPLICATE):
                 outcomes[i] = Outcome.DONE
-                stored += result is StoreOutcome.STORED
+                if result is StoreOutcome.STORED:
+                    stored += 1
+                    self.metrics.timing(Timing.STORED_LAG, _lag_ms(message, now))
             elif result is StoreOutcome.CONFLICT:
                 outcomes[i] = self._dead_letter(
                     records[i],
@@ -176,11 +185,15 @@ class Persister:
                 )
             else:
                 outcomes[i] = Outcome.RETRY
+        duplicates = results.count(StoreOutcome.DUPLICATE)
+        self.metrics.count(Count.MESSAGES_PERSISTED, stored)
+        if duplicates:
+            self.metrics.count(Count.DUPLICATES_SKIPPED, duplicates)
         logger.info(
             "saved to MongoDB",
             extra={
                 "stored": stored,
-                "duplicates": results.count(StoreOutcome.DUPLICATE),
+                "duplicates": duplicates,
                 "retry": results.count(StoreOutcome.FAILED),
             },
         )
@@ -207,7 +220,19 @@ class Persister:
             logger.exception("dead-letter destination refused the record", extra=_where(record))
             return Outcome.RETRY
         logger.warning("record dead-lettered", extra={**_where(record), "reason": reason})
+        self.metrics.count(Count.DEAD_LETTERED)
         return Outcome.DEAD_LETTERED
+
+
+def _lag_ms(message: Message, now: datetime) -> float:
+    """From the ack (the message's createdAt, stamped as it was claimed) to now."""
+    try:
+        created = datetime.fromisoformat(message.created_at)
+    except ValueError:
+        return 0.0
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return max(0.0, (now - created).total_seconds() * 1000)
 
 
 def _event(record: IncomingRecord) -> str | None:

@@ -180,14 +180,20 @@ class RateLimiter(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Posted:
+    """What became of a round of posts: the connections that are gone (410), and how many
+    posts failed for good (logged, counted, otherwise ignored: the message is in the log)."""
+
+    gone: frozenset[str] = frozenset()
+    failed: int = 0
+
+
 class ConnectionGateway(Protocol):
     """Posts frames to connections (API Gateway Management API)."""
 
-    def post_many(self, posts: Sequence[tuple[str, bytes]]) -> set[str]:
-        """Send every (connection_id, frame) concurrently; return the ids that are gone.
-
-        A failed delivery is logged and otherwise ignored: the message is in the log.
-        """
+    def post_many(self, posts: Sequence[tuple[str, bytes]]) -> Posted:
+        """Send every (connection_id, frame) concurrently."""
         ...
 
     def close(self, connection_id: str) -> None:

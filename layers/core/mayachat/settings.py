@@ -67,6 +67,11 @@ class Settings(BaseModel):
     redis_secret_id: str | None = None
 
     aws_region: str = "us-east-1"
+    # Metrics (mayachat.metrics): CloudWatch namespace and dimensions. The first two are
+    # Powertools' own variables; the stage keeps several stages in one account apart.
+    powertools_metrics_namespace: str = "MayaChat"
+    powertools_service_name: str = "mayachat"
+    stage_name: str = "local"
 
     # Tokens: in AWS the issuer's JWKS (RS256, e.g. Cognito); locally an HS256 dev secret.
     jwt_issuer: str = "mayachat-local"

@@ -6,6 +6,7 @@ record attributes (`function`, `output`; `route`, `duration_ms`, `outcome`). Wit
 the console shows each as one short line:
 
     12:01:03 ws_send_message  INFO  message sent  roomId=dm-... seq=4
+    12:01:03 ws_send_message  METRIC MessagesSent=1  AckLatency=9.8 ms
     12:01:03 ws_send_message  sendMessage  12.3 ms  200
 
 while the raw lines (JSON as the function wrote it) go to a file, e.g. .local/logs/functions.log.
@@ -89,12 +90,34 @@ def _short(value: Any) -> str:
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 
+def format_metrics(emf: Mapping[str, Any]) -> str | None:
+    """An Embedded Metric Format line (Powertools Metrics) as `name=value unit` pairs; None
+    when it is not one."""
+    aws = emf.get("_aws")
+    if not isinstance(aws, Mapping) or not isinstance(aws.get("CloudWatchMetrics"), list):
+        return None
+    pairs = []
+    for directive in aws["CloudWatchMetrics"]:
+        for metric in directive.get("Metrics", []) if isinstance(directive, Mapping) else []:
+            name = metric.get("Name") if isinstance(metric, Mapping) else None
+            if not isinstance(name, str) or name not in emf:
+                continue
+            values = emf[name] if isinstance(emf[name], list) else [emf[name]]
+            unit = " ms" if metric.get("Unit") == "Milliseconds" else ""
+            shown = ",".join(f"{v:g}" if isinstance(v, float | int) else str(v) for v in values)
+            pairs.append(f"{name}={shown}{unit}")
+    return "  ".join(pairs)
+
+
 def format_output(function: str, line: str) -> tuple[str, str]:
     """A function's log line as (level, readable text). Non-JSON lines pass through."""
     try:
         data = json.loads(line)
     except ValueError:
         data = None
+    metrics = format_metrics(data) if isinstance(data, dict) else None
+    if metrics is not None:
+        return "INFO", f"{function}  METRIC {metrics}"
     if not isinstance(data, dict) or "message" not in data:
         return "INFO", f"{function}  {line}"
     level = str(data.get("level", "INFO")).upper()

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from enum import Enum
 from urllib.parse import quote, urlsplit
 
 from aws_lambda_powertools import Logger
@@ -29,10 +30,12 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, EnvProvider
 
+from mayachat.ports import Posted
+
 logger = Logger(child=True)
 
-# The log message of a post that failed for good (not 410): template.yaml's metric filters
-# count it as DeliveryFailures, and an alarm watches that (a 403 would otherwise only log).
+# The log message of a post that failed for good (not 410); the Delivery service counts these
+# as the DeliveryFailed metric, which an alarm watches (a 403 would otherwise only log).
 DELIVERY_FAILED = "delivery failed"
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -40,6 +43,12 @@ MAX_ATTEMPTS = 4
 BACKOFF_BASE_SECONDS = 0.025
 BACKOFF_CAP_SECONDS = 0.5
 TIMEOUT_SECONDS = 5.0
+
+
+class _Result(Enum):
+    DELIVERED = "delivered"
+    GONE = "gone"
+    FAILED = "failed"
 
 
 class ApiGatewayConnections:
@@ -64,23 +73,28 @@ class ApiGatewayConnections:
         self.max_concurrency = max_concurrency
         self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="post")
 
-    def post_many(self, posts: Sequence[tuple[str, bytes]]) -> set[str]:
+    def post_many(self, posts: Sequence[tuple[str, bytes]]) -> Posted:
         if len(posts) == 1:
-            connection_id, data = posts[0]
-            return {connection_id} if self._post(connection_id, data) else set()
-        gone = self._pool.map(lambda post: self._post(*post), posts)
-        return {cid for (cid, _), is_gone in zip(posts, gone, strict=True) if is_gone}
+            results = [self._post(*posts[0])]
+        else:
+            results = list(self._pool.map(lambda post: self._post(*post), posts))
+        return Posted(
+            gone=frozenset(
+                cid
+                for (cid, _), result in zip(posts, results, strict=True)
+                if result is _Result.GONE
+            ),
+            failed=results.count(_Result.FAILED),
+        )
 
     def close(self, connection_id: str) -> None:
         self._call("DELETE", connection_id, b"")
 
-    def _post(self, connection_id: str, data: bytes) -> bool:
-        """Post one frame; True if the connection is gone."""
+    def _post(self, connection_id: str, data: bytes) -> _Result:
         return self._call("POST", connection_id, data)
 
-    def _call(self, method: str, connection_id: str, data: bytes) -> bool:
-        """One @connections call, retried on throttling and 5xx; True if the connection is
-        gone (410)."""
+    def _call(self, method: str, connection_id: str, data: bytes) -> _Result:
+        """One @connections call, retried on throttling and 5xx."""
         path = f"{self._stage_path}/@connections/{quote(connection_id, safe='')}"
         signer = self._signer()
         if signer is None:
@@ -88,7 +102,7 @@ class ApiGatewayConnections:
                 DELIVERY_FAILED,
                 extra={"connectionId": connection_id, "error": "no AWS credentials to sign with"},
             )
-            return False
+            return _Result.FAILED
         status, reason = 0, ""
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
@@ -103,13 +117,14 @@ class ApiGatewayConnections:
                 break
         if status == 410:
             logger.info("connection gone", extra={"connectionId": connection_id})
-            return True
+            return _Result.GONE
         if not 200 <= status < 300:
             logger.warning(
                 DELIVERY_FAILED,
                 extra={"connectionId": connection_id, "status": status, "error": reason},
             )
-        return False
+            return _Result.FAILED
+        return _Result.DELIVERED
 
     def _signer(self) -> SigV4Auth | None:
         if self._sigv4 is None:

@@ -17,10 +17,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mayachat import bootstrap
 from mayachat.auth import InvalidToken, VerifierUnavailable
+from mayachat.edge.telemetry import publishes_metrics
+from mayachat.metrics import Count
 
 logger = Logger()
 
 
+@publishes_metrics
 @logger.inject_lambda_context(clear_state=True)
 def authorize(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     token = (event.get("queryStringParameters") or {}).get("token")
@@ -28,6 +31,8 @@ def authorize(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         identity = bootstrap.token_verifier().verify(token)
     except InvalidToken as exc:
         logger.info("token refused", extra={"reason": str(exc)})
+        # Counted: its Errors alarm subtracts these, so it fires on faults only.
+        bootstrap.metrics().count(Count.TOKENS_REFUSED)
         raise Exception("Unauthorized") from None
     except VerifierUnavailable as exc:
         logger.error("cannot verify tokens now", extra={"reason": str(exc)})

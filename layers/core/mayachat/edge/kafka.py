@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mayachat.edge.telemetry import publishes_metrics
 from mayachat.persistence import IncomingRecord, Outcome
 
 logger = Logger()
@@ -65,6 +66,7 @@ def kafka_batch_route(
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     processor = BulkKafkaProcessor()
 
+    @publishes_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         response = process_partial_response(

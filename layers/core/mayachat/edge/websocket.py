@@ -33,8 +33,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
 from mayachat import bootstrap
+from mayachat.edge.telemetry import publishes_metrics
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.frames import ServerFrame
+from mayachat.metrics import Count
 from mayachat.model import TOKEN_LEEWAY_SECONDS, Caller
 from mayachat.protocol import (
     Frame,
@@ -157,6 +159,7 @@ def frame_route(routes: Mapping[str, FrameRoute[Any]]) -> LambdaHandler:
     """The handler of a function serving these route keys; a frame on any other route (the
     $default route: no or an unknown action) is refused with `unknown_action`."""
 
+    @publishes_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: Event, context: LambdaContext) -> Response:
         parsed = MessageEvent.model_validate(event)
@@ -191,12 +194,15 @@ def frame_route(routes: Mapping[str, FrameRoute[Any]]) -> LambdaHandler:
             reply = route.serve(caller, frame)
         except ChatError as error:
             logger.info("frame refused", extra={"code": error.code.value, "reason": error.message})
+            if error.code is ErrorCode.UNAVAILABLE:
+                bootstrap.metrics().count(Count.UNAVAILABLE)
             return _end(caller, error) if error.closes else answer(error_frame(error))
         except bootstrap.transient_errors() as exc:
             # Redis or MongoDB down or failing over: nothing was acked, the client retries.
             logger.warning(
                 "a backing store is unavailable", extra={"error": f"{type(exc).__name__}: {exc}"}
             )
+            bootstrap.metrics().count(Count.UNAVAILABLE)
             unavailable = ChatError(
                 ErrorCode.UNAVAILABLE,
                 "the service is briefly unavailable; retry (a message with the same clientMsgId)",
@@ -218,6 +224,7 @@ def default_route() -> LambdaHandler:
 
 
 def connect_route() -> LambdaHandler:
+    @publishes_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: Event, context: LambdaContext) -> Response:
         parsed = ConnectEvent.model_validate(event)
@@ -238,6 +245,7 @@ def connect_route() -> LambdaHandler:
 
 
 def disconnect_route() -> LambdaHandler:
+    @publishes_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: Event, context: LambdaContext) -> Response:
         parsed = APIGatewayWebSocketDisconnectEventModel.model_validate(event)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from mayachat import bootstrap
 from mayachat.errors import ChatError, ErrorCode, Forbidden, Invalid, NotFound
+from mayachat.metrics import Count
 from mayachat.rest import messages, rooms
 
 CHAT_ERROR_STATUS = {
@@ -63,6 +64,8 @@ def create_app() -> FastAPI:
     @app.exception_handler(ChatError)
     def chat_error(_: Request, exc: ChatError) -> JSONResponse:
         status = CHAT_ERROR_STATUS.get(exc.code, 400)
+        if status == 503:
+            bootstrap.metrics().count(Count.UNAVAILABLE)
         return JSONResponse(
             {"detail": exc.message, "code": exc.code.value},
             status_code=status,
@@ -70,6 +73,7 @@ def create_app() -> FastAPI:
         )
 
     def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        bootstrap.metrics().count(Count.UNAVAILABLE)
         return JSONResponse(
             {"detail": "the service is briefly unavailable; retry", "code": "unavailable"},
             status_code=503,

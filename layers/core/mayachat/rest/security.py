@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mayachat import bootstrap
 from mayachat.auth import InvalidToken, VerifierUnavailable
+from mayachat.metrics import Count
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT; its `sub` is the user id")
 
@@ -41,6 +42,7 @@ def current_user(
         ) from None
     wait = bootstrap.rate_limiter().take(user_id, bootstrap.limits().rest_call())
     if wait:
+        bootstrap.metrics().count(Count.REST_RATE_LIMITED)
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "too many requests from this user; retry after the Retry-After seconds",
