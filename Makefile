@@ -10,7 +10,7 @@ STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
 .PHONY: help dev up down status token room test test-unit test-integration test-e2e lint typecheck \
-        cfn-lint lock clean sam-venv sam-build sam-check openapi bench browser chaos
+        cfn-lint lock clean sam-venv sam-build sam-check scan openapi bench browser chaos
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -80,7 +80,7 @@ browser:  ## install Debian's chromium for the browser test (only when missing)
 test-e2e: $(STAMP) browser  ## the whole system through real clients
 	@$(PYTEST) -m e2e
 
-test: lint typecheck cfn-lint sam-check browser  ## everything: lint, types, template, unit, integration, e2e
+test: lint typecheck cfn-lint sam-check scan browser  ## everything: lint, types, template, scan, unit, integration, e2e
 	@MAYACHAT_SAM=$(SAM) $(PYTEST)
 
 chaos: $(STAMP)  ## fault injection on a stack of its own (~4 min); writes docs/reliability.md
@@ -113,6 +113,20 @@ sam-check: $(SAM_VENV)/.installed  ## the deployable application: cfn-lint (app 
 	@SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
 	@$(MAKE) --no-print-directory sam-build >$(VENV)/.sam-build.log 2>&1 || { cat $(VENV)/.sam-build.log; exit 1; }
 
+# checkov, the IaC security and best-practice scanner, on every template. A check that does not
+# apply is skipped next to its resource (Metadata: checkov: skip:), with the reason.
+CHECKOV_VENV := .venv-checkov
+
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt $(STAMP)
+	@{ [ -x $(CHECKOV_VENV)/bin/python ] || $(UV) venv -q --python $(PY) $(CHECKOV_VENV); }
+	@$(UV) pip install -q --python $(CHECKOV_VENV)/bin/python -r requirements/checkov.txt
+	@touch $@
+
+scan: $(CHECKOV_VENV)/.installed  ## checkov on template.yaml and infra/aws/*.yaml (skips justified in place)
+	@for f in template.yaml infra/aws/*.yaml; do \
+	  $(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation -f "$$f" \
+	    >$(VENV)/.checkov.log 2>&1 || { cat $(VENV)/.checkov.log; exit 1; }; done
+
 openapi: $(STAMP)  ## regenerate docs/openapi.json from the REST app
 	@$(PY) -c "import json; from mayachat.rest.app import create_app; \
 	  open('docs/openapi.json', 'w').write(json.dumps(create_app().openapi(), indent=2, sort_keys=True) + '\n')"
@@ -136,8 +150,9 @@ bench: $(STAMP)  ## run the benchmarks (~15 min, quiet machine) and write docs/b
 lock: $(STAMP)  ## re-pin requirements/*.txt from pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --extra bench --universal --python-version 3.13 -o requirements/dev.txt
 	$(UV) pip compile -q requirements/sam.in --python-version 3.13 -o requirements/sam.txt
+	$(UV) pip compile -q requirements/checkov.in --python-version 3.13 -o requirements/checkov.txt
 	# The layer gets the same versions as the venv the tests ran with (-c dev.txt).
 	$(UV) pip compile -q pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux2014 -c requirements/dev.txt -o requirements/lambda.txt
 
 clean: down  ## remove local state (data, logs) and the venv; keeps the download cache
-	rm -rf .local $(VENV) $(SAM_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .local $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache
