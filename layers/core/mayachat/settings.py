@@ -72,6 +72,8 @@ class Settings(BaseModel):
     powertools_metrics_namespace: str = "MayaChat"
     powertools_service_name: str = "mayachat"
     stage_name: str = "local"
+    # X-Ray subsegments (mayachat.tracing): Powertools' variable; off unless set to false.
+    powertools_trace_disabled: bool = True
 
     # Tokens: in AWS the issuer's JWKS (RS256, e.g. Cognito); locally an HS256 dev secret.
     jwt_issuer: str = "mayachat-local"

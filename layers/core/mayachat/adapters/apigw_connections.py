@@ -31,6 +31,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, EnvProvider
 
 from mayachat.ports import Posted
+from mayachat.tracing import traced_calls
 
 logger = Logger(child=True)
 
@@ -51,6 +52,7 @@ class _Result(Enum):
     FAILED = "failed"
 
 
+@traced_calls("connections")
 class ApiGatewayConnections:
     def __init__(
         self,

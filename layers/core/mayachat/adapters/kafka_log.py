@@ -13,10 +13,12 @@ from aws_lambda_powertools import Logger
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from mayachat.ports import LogPosition, LogRecord, LogUnavailable
+from mayachat.tracing import traced_calls
 
 logger = Logger(child=True)
 
 
+@traced_calls("kafka")
 class KafkaEventLog:
     def __init__(self, config: dict[str, Any], delivery_timeout_s: float = 5.0) -> None:
         # librdkafka gives up on a record itself before we stop waiting for it.

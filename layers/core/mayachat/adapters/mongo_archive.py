@@ -14,8 +14,10 @@ from mayachat.adapters.mongo_schema import (
     stable_seq,
 )
 from mayachat.model import Message
+from mayachat.tracing import traced_calls
 
 
+@traced_calls("mongodb")
 class MongoMessageArchive:
     def __init__(self, db: Database[Document]) -> None:
         self._rooms = db[ROOMS]

@@ -22,8 +22,10 @@ from mayachat.adapters.mongo_schema import (
 )
 from mayachat.model import Cursor, Message, Room, RoomStats
 from mayachat.ports import SeqRange
+from mayachat.tracing import traced_calls
 
 
+@traced_calls("mongodb")
 class MongoChatReads:
     def __init__(self, db: Database[Document]) -> None:
         self._rooms = db[ROOMS]

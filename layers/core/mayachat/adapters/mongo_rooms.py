@@ -10,8 +10,10 @@ from pymongo.errors import DuplicateKeyError
 
 from mayachat.adapters.mongo_schema import ROOMS, Document, document_to_room, room_to_document
 from mayachat.model import Room
+from mayachat.tracing import traced_calls
 
 
+@traced_calls("mongodb")
 class MongoRooms:
     """Rooms and their members: the RoomDirectory the WebSocket path asks on a cache miss,
     and the RoomWrites of the REST API."""

@@ -9,8 +9,10 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from mayachat.adapters.mongo_schema import SEQ_BLOCKS, Document
+from mayachat.tracing import traced_calls
 
 
+@traced_calls("mongodb")
 class MongoSeqReservations:
     """One document per claimed block, its _id unique: an insert either claims the block or
     fails with a duplicate key. Only unique-key inserts are used because FerretDB v1 on SQLite

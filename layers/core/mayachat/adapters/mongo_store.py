@@ -31,6 +31,7 @@ from mayachat.adapters.mongo_schema import (
 )
 from mayachat.model import Message, Receipt, ReceiptKind
 from mayachat.ports import StoreOutcome
+from mayachat.tracing import traced_calls
 
 logger = Logger(child=True)
 
@@ -41,6 +42,7 @@ DUPLICATE_KEY = 11000
 AUTH_FAILURES = {18, 13}
 
 
+@traced_calls("mongodb")
 class MongoMessageStore:
     """`reconnect` (bootstrap's) gives a database with fresh credentials: called when MongoDB
     refuses the cached client's (a rotated password), so retries can succeed in this

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
+from mayachat.tracing import traced_calls
 
 # API Gateway closes every connection after 2 hours; a little slack for clock skew.
 CONNECTION_TTL_SECONDS = 2 * 3600 + 300
@@ -25,6 +26,7 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+@traced_calls("redis")
 class RedisConnectionRegistry:
     def __init__(self, client: Redis) -> None:
         self._redis = client

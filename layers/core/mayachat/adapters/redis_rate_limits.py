@@ -6,6 +6,7 @@ from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
 from mayachat.limits import STRIKES_FORGIVEN_PER_SECOND, Admission, Buckets
+from mayachat.tracing import traced_calls
 
 # Both scripts read a bucket the same way: Redis's clock, then the bucket's tokens refilled
 # up to now (never above its capacity; a debt refills too).
@@ -70,6 +71,7 @@ return 0
 )
 
 
+@traced_calls("redis")
 class RedisRateLimiter:
     def __init__(self, client: Redis) -> None:
         self._take = client.register_script(_BUCKETS_LUA)

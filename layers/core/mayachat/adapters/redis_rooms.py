@@ -10,6 +10,7 @@ from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
 from mayachat.model import ReceiptKind, RoomStats
+from mayachat.tracing import traced_calls
 
 # Cursors are kept a month after their last move; MongoDB holds them for good.
 CURSOR_TTL_SECONDS = 30 * 24 * 3600
@@ -51,6 +52,7 @@ return 1
 """
 
 
+@traced_calls("redis")
 class RedisMembershipCache:
     """A room's members, versioned: a reader that read MongoDB before a change cannot put
     the old list back (it would re-admit a removed member for the cache's TTL)."""
@@ -75,6 +77,7 @@ class RedisMembershipCache:
         self._fence(keys=keys_, args=[version, max(self._ttl * 2, 3600)])
 
 
+@traced_calls("redis")
 class RedisCursors:
     def __init__(self, client: Redis) -> None:
         self._redis = client
@@ -91,6 +94,7 @@ class RedisCursors:
         return bool(moved)
 
 
+@traced_calls("redis")
 class RedisStatsCache:
     def __init__(self, client: Redis, ttl_seconds: int) -> None:
         self._redis = client

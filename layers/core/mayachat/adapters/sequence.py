@@ -30,6 +30,7 @@ from redis import Redis
 from mayachat.adapters import redis_keys as keys
 from mayachat.model import Message
 from mayachat.ports import Claim, Lag, SeqReservations
+from mayachat.tracing import traced_calls
 
 _NOW = """
 local t = redis.call('TIME')
@@ -150,6 +151,7 @@ return {seq, behind}
 )
 
 
+@traced_calls("redis")
 class RedisRoomSequences:
     """The SendLedger and SequenceAllocator of the WebSocket path."""
 
