@@ -510,3 +510,30 @@ def test_only_the_stack_asked_to_sets_the_account_wide_logs_role(template: dict[
     description = props(resources["ChatWebSocketStage"])["Description"]["Fn::If"]
     assert description[0] == "SetsApiGatewayLogsRole"
     assert "${ApiGatewayAccount}" in description[1]["Fn::Sub"]
+
+
+def test_the_dashboard_is_valid_json_of_published_metrics_and_real_alarms(
+    template: dict[str, Any],
+) -> None:
+    import re
+
+    from mayachat.metrics import Count, Timing
+
+    resources = template["Resources"]
+    text = props(resources["Dashboard"])["DashboardBody"]["Fn::Sub"]
+    referenced = set(re.findall(r"\$\{([A-Za-z0-9]+)(?:\.Arn)?\}", text))
+    assert referenced - {"StageName"} <= set(resources), "names a resource that does not exist"
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "X", text))["widgets"]
+    published = {m.value for m in (*Count, *Timing)}
+    ours = {
+        metric[1]
+        for w in widgets
+        for metric in w["properties"].get("metrics", [])
+        if metric[0] == "MayaChat"
+    }
+    assert ours == published  # every metric the code publishes is on the page
+    [alarms] = [w["properties"]["alarms"] for w in widgets if w["type"] == "alarm"]
+    names = re.findall(r'"\$\{(\w+)\.Arn\}"', text)
+    assert len(names) == len(alarms) >= 5
+    for name in names:
+        assert resources[name]["Type"] == "AWS::CloudWatch::Alarm"
