@@ -247,6 +247,9 @@ def test_every_function_has_alarms_and_a_log_group_with_retention(
         assert ("Errors", name) in watched, name
         assert ("Throttles", name) in watched, name
     assert ("OffsetLag", "PersistFunction") in watched
+    # The destination is watched too: the mappings' own give-ups reach it uncounted by code.
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+    assert {"DeadLettersToSqs", "DeadLettersToKafka"} <= {a.get("Condition") for a in alarms}
 
 
 def test_stage_has_throttling_and_access_logs(template: dict[str, Any]) -> None:
