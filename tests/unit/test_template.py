@@ -540,3 +540,17 @@ def test_the_dashboard_is_valid_json_of_published_metrics_and_real_alarms(
     assert len(names) == len(alarms) >= 5
     for name in names:
         assert resources[name]["Type"] == "AWS::CloudWatch::Alarm"
+
+
+def test_cors_is_configured_and_preflight_never_meets_the_authorizer(
+    template: dict[str, Any],
+) -> None:
+    api = props(template["Resources"]["RestHttpApi"])
+    cors = api["CorsConfiguration"]
+    assert cors["AllowOrigins"] == [{"Ref": "CorsAllowOrigin"}]
+    assert {"authorization", "content-type"} <= {h.lower() for h in cors["AllowHeaders"]}
+    assert "AllowCredentials" not in cors  # "*" origins are safe only without credentials
+    events = props(template["Resources"]["RestApiFunction"])["Events"].values()
+    preflight = [props(e) for e in events if props(e).get("Method", "").upper() == "OPTIONS"]
+    # ANY /api/{proxy+} matches OPTIONS too: an explicit route without authorizer must win.
+    assert [(p["Path"], p["Auth"]["Authorizer"]) for p in preflight] == [("/api/{proxy+}", "NONE")]
