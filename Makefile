@@ -10,7 +10,7 @@ STAMP   := $(VENV)/.installed
 PYTEST  := $(PY) -m pytest
 
 .PHONY: help dev up down status token room test test-unit test-integration test-e2e lint typecheck \
-        cfn-lint lock clean sam-venv sam-build sam-check scan openapi bench browser chaos
+        cfn-lint lock clean invoke sam-venv sam-build sam-check scan openapi bench browser chaos
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ status: $(STAMP)  ## show each local service and who started it
 
 token: $(STAMP)  ## print a local dev JWT: make token USER=alice
 	@$(PY) -m mayachat_local.devtools.devauth "$(USER)"
+
+invoke: $(STAMP)  ## one function once, no Docker: make invoke FUNCTION=WsPingFunction EVENT=tests/events/ws_ping.json [AS=alice]
+	@$(PY) -m mayachat_local.devtools.invoke "$(FUNCTION)" "$(EVENT)" $(if $(AS),--user "$(AS)")
 
 room: $(STAMP)  ## create a room in the local MongoDB: make room USERS="alice bob"
 	@$(PY) -m mayachat_local.devtools.rooms $(USERS)
