@@ -7,8 +7,11 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
+from redis import Redis
+from redis.cluster import RedisCluster
 
 from mayachat_local.config import StackConfig
 from mayachat_local.stack import app_environment, up
@@ -59,6 +62,27 @@ def mongodb_uri(stack_config: StackConfig) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_url(stack_config: StackConfig) -> str:
     return _start(stack_config, "redis")
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(stack_config: StackConfig) -> str:
+    """Redis in cluster mode (three primaries), as ElastiCache Serverless always is."""
+    (status,) = up(stack_config, ["redis-cluster"])
+    return status.endpoint
+
+
+@pytest.fixture(params=["single", "cluster"])
+def redis_client(request: pytest.FixtureRequest) -> Iterator[Redis]:
+    """A client of the single-node Redis, then of the cluster through the cluster client, as
+    the functions use it in AWS (`REDIS_CLUSTER=true`): every Lua script and transaction must
+    keep its keys in one slot there."""
+    if request.param == "single":
+        client = Redis.from_url(request.getfixturevalue("redis_url"))
+    else:
+        url = request.getfixturevalue("redis_cluster_url")
+        client = cast("Redis", RedisCluster.from_url(url))
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from redis import Redis
@@ -18,10 +17,8 @@ from mayachat.model import ReceiptKind
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
+def client(redis_client: Redis) -> Redis:
+    return redis_client
 
 
 def uid(prefix: str) -> str:

@@ -26,10 +26,8 @@ ABANDON = 0.3  # seconds: short, so tests can let it pass
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
+def client(redis_client: Redis) -> Redis:
+    return redis_client
 
 
 class CountingReservations:

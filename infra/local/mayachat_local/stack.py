@@ -111,7 +111,7 @@ def status(config: StackConfig) -> int:
         pid = running_pid(config, name)
         owner = f"pid {pid}" if pid else "not started by us"
         health = "healthy" if svc.healthy() else "down"
-        say(f"  {name:<8} {svc.endpoint:<40} {health:<8} ({owner})")
+        say(f"  {name:<13} {svc.endpoint:<40} {health:<8} ({owner})")
     return 0
 
 

@@ -7,13 +7,14 @@ from mayachat_local.services.base import Service, Status
 from mayachat_local.services.ferretdb import FerretDBService
 from mayachat_local.services.kafka import KafkaService
 from mayachat_local.services.moto import MotoService
-from mayachat_local.services.redis import RedisService
+from mayachat_local.services.redis import RedisClusterService, RedisService
 
 SERVICES: dict[str, type[Service]] = {
     "kafka": KafkaService,
     "mongodb": FerretDBService,
     "redis": RedisService,
     "aws": MotoService,
+    "redis-cluster": RedisClusterService,
 }
 
 __all__ = ["SERVICES", "Service", "Status", "build"]
@@ -23,4 +24,6 @@ def build(config: StackConfig, names: list[str] | None = None) -> list[Service]:
     unknown = sorted(set(names or []) - SERVICES.keys())
     if unknown:
         raise SystemExit(f"unknown service(s) {unknown}; known: {sorted(SERVICES)}")
-    return [cls(config) for name, cls in SERVICES.items() if not names or name in names]
+    if names:
+        return [cls(config) for name, cls in SERVICES.items() if name in names]
+    return [cls(config) for cls in SERVICES.values() if not cls.on_demand]

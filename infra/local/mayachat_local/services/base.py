@@ -22,6 +22,7 @@ class Status:
 class Service(ABC):
     name: str
     start_timeout: float = 30.0
+    on_demand: bool = False  # started only when named (`make up` and `make dev` leave it)
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config

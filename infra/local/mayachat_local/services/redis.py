@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import time
 from pathlib import Path
 
 import redis
@@ -107,3 +109,95 @@ def app_url(admin_url: str) -> str:
 
     scheme, rest = admin_url.split("://", 1)
     return f"{scheme}://{USER}:{APP_PASSWORD}@{rest.split('@')[-1]}"
+
+
+class RedisClusterService(RedisService):
+    """Redis in cluster mode, as ElastiCache Serverless always is: three primaries (ports
+    `redis_cluster_port` to +2) sharing the 16384 slots, no replicas. One process group (a
+    shell waits on the three servers), so `make down` stops them together. Started on demand
+    (the cluster tests), not by `make up`."""
+
+    name = "redis-cluster"
+    on_demand = True
+    nodes = 3
+
+    @property
+    def port(self) -> int:
+        return self.config.redis_cluster_port
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port + i for i in range(self.nodes)]
+
+    def healthy(self) -> bool:
+        """Every node answers (the slots are assigned after, in after_start)."""
+        try:
+            return all(self._node(port).ping() for port in self.ports)
+        except redis.RedisError:
+            return False
+
+    def _node(self, port: int) -> redis.Redis:
+        return redis.Redis(host=self.config.host, port=port, socket_timeout=1)
+
+    def prepare(self) -> None:
+        for port in self.ports:
+            (self.config.data_dir(self.name) / str(port)).mkdir(parents=True, exist_ok=True)
+
+    def command(self) -> list[str]:
+        servers = [shlex.join(self._server(port)) + " &" for port in self.ports]
+        return ["sh", "-c", " ".join(servers) + " wait"]
+
+    def _server(self, port: int) -> list[str]:
+        return [
+            "redis-server",
+            "--bind",
+            self.config.host,
+            "--port",
+            str(port),
+            "--dir",
+            str(self.config.data_dir(self.name) / str(port)),
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "5000",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            *app_user_args(),
+        ]
+
+    def after_start(self, progress: Progress) -> None:
+        """Assign the slots once (the nodes remember their cluster across restarts), then wait
+        until every node agrees the cluster is up."""
+        if not self._cluster_ok():
+            info = self._node(self.port).cluster("info")
+            if int(info.get("cluster_known_nodes", 1)) < self.nodes:
+                progress(f"{self.name}: creating the cluster on ports {self.ports}")
+                run_checked(
+                    [
+                        "redis-cli",
+                        "--cluster",
+                        "create",
+                        *(f"{self.config.host}:{port}" for port in self.ports),
+                        "--cluster-replicas",
+                        "0",
+                        "--cluster-yes",
+                    ],
+                    what="redis-cli --cluster create",
+                )
+        deadline = time.monotonic() + self.start_timeout
+        while not self._cluster_ok():
+            if time.monotonic() > deadline:
+                raise StackError(f"{self.name}: the cluster did not reach cluster_state:ok")
+            time.sleep(0.1)
+
+    def _cluster_ok(self) -> bool:
+        try:
+            return all(
+                self._node(port).cluster("info").get("cluster_state") == "ok" for port in self.ports
+            )
+        except redis.RedisError:
+            return False

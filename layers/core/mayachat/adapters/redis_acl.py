@@ -21,8 +21,9 @@ COMMANDS = (
     "hget", "hset", "hmget", "hincrby", "hexists",
     "sadd", "smembers",
     "zadd", "zrem", "zrange", "zrangebyscore", "zremrangebyscore", "zcard", "zscore",
-    # cluster mode (ElastiCache Serverless): the client reads the slot map
-    "cluster|slots", "cluster|shards", "cluster|nodes", "readonly",
+    # cluster mode (ElastiCache Serverless): the client reads the slot map, and the command
+    # table (COMMAND) it finds each command's keys with -- without it, no cold start connects
+    "cluster|slots", "cluster|shards", "cluster|nodes", "readonly", "command",
 )  # fmt: skip
 # CLIENT SETINFO is left out: Redis 7.0 does not know it (an unknown name fails the whole ACL
 # line) and redis-py carries on when it is refused.
