@@ -12,6 +12,7 @@ SEED_VARS = (
     "KAFKA_SASL_MECHANISM",
     "KAFKA_SSL_ENABLED",
     "KAFKA_SSL_REJECT_UNAUTHORIZED",
+    "KAFKA_SSL_CA_LOCATION",
     "KAFKA_TOPIC_CHAT_MESSAGES",
     "KAFKA_TOPIC_MESSAGE_PERSISTENCE",
     "KAFKA_CONSUMER_GROUP_ID",
@@ -58,6 +59,13 @@ def test_confluent_cloud_as_in_the_seed_guide(monkeypatch: pytest.MonkeyPatch) -
     assert conf["sasl.mechanism"] == "PLAIN"
     assert (conf["sasl.username"], conf["sasl.password"]) == ("your_api_key", "your_api_secret")
     assert conf["enable.ssl.certificate.verification"] is False
+
+
+def test_a_private_ca_is_trusted_for_tls_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_SSL_CA_LOCATION", "/etc/kafka/ca.pem")
+    assert "ssl.ca.location" not in client_config(load_settings())  # PLAINTEXT: no TLS
+    monkeypatch.setenv("KAFKA_SSL_ENABLED", "true")
+    assert client_config(load_settings())["ssl.ca.location"] == "/etc/kafka/ca.pem"
 
 
 def test_azure_event_hubs_connection_string_login(monkeypatch: pytest.MonkeyPatch) -> None:

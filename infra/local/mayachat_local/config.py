@@ -38,6 +38,8 @@ class StackConfig:
     mongodb_port: int
     redis_port: int
     aws_port: int
+    # The broker's SASL_SSL listener: PLAIN, SCRAM-SHA-512 and OAUTHBEARER over TLS.
+    kafka_secure_port: int = 9094
     # The first of three primaries of the cluster-mode Redis (the next two ports are its others).
     redis_cluster_port: int = 7000
 
@@ -55,6 +57,7 @@ class StackConfig:
             mongodb_port=_port("MAYACHAT_MONGODB_PORT", 27017),
             redis_port=_port("MAYACHAT_REDIS_PORT", 6379),
             aws_port=_port("MAYACHAT_AWS_PORT", 4566),
+            kafka_secure_port=_port("MAYACHAT_KAFKA_SECURE_PORT", 9094),
             redis_cluster_port=_port("MAYACHAT_REDIS_CLUSTER_PORT", 7000),
         )
 

@@ -63,9 +63,12 @@ def client_config(settings: Settings) -> dict[str, Any]:
         conf["sasl.mechanism"] = _LIBRDKAFKA_MECHANISM[mechanism]
         conf["sasl.username"] = settings.kafka_sasl_username
         conf["sasl.password"] = settings.kafka_sasl_password
-    if conf["security.protocol"].endswith("SSL") and not settings.kafka_ssl_reject_unauthorized:
-        # The seed's KAFKA_SSL_REJECT_UNAUTHORIZED=false: accept an unverified broker cert.
-        conf["enable.ssl.certificate.verification"] = False
+    if conf["security.protocol"].endswith("SSL"):
+        if settings.kafka_ssl_ca_location:
+            conf["ssl.ca.location"] = settings.kafka_ssl_ca_location
+        if not settings.kafka_ssl_reject_unauthorized:
+            # The seed's KAFKA_SSL_REJECT_UNAUTHORIZED=false: accept an unverified broker cert.
+            conf["enable.ssl.certificate.verification"] = False
     return conf
 
 

@@ -43,6 +43,9 @@ class Settings(BaseModel):
     kafka_sasl_mechanism: SaslMechanism | None = None
     kafka_ssl_enabled: bool = False
     kafka_ssl_reject_unauthorized: bool = True
+    # A PEM file of the CA that signed the brokers' certificates, when it is not a public one
+    # (the local broker's; a self-managed cluster's). Cloud providers need none.
+    kafka_ssl_ca_location: str | None = None
     kafka_topic_chat_messages: str = "chat-messages"
     kafka_topic_message_persistence: str = "message-persistence"
     kafka_topic_dead_letter: str = "chat-dead-letter"

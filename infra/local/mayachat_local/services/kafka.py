@@ -26,6 +26,19 @@ from mayachat_local.services.base import Progress, Service, require
 # (partitions) per topic; key = roomId on chat-messages keeps a room's messages in order.
 TOPIC_PARTITIONS = {"chat": 3, "persistence": 3, "dead_letter": 1}
 
+# The SASL_SSL listener's users, as the seed's providers authenticate: PLAIN (Confluent Cloud,
+# Azure Event Hubs), SCRAM-SHA-512 (self-managed), OAUTHBEARER (MSK IAM's plumbing; the local
+# broker validates unsecured tokens, so only AWS checks the IAM signature itself).
+SASL_USER = "mayachat"
+SASL_PASSWORD = "mayachat-local-kafka-password"  # noqa: S105 - a local dev credential
+_PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule"
+_SCRAM = "org.apache.kafka.common.security.scram.ScramLoginModule"
+_OAUTH = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule"
+_UNSECURED_VALIDATOR = (
+    "org.apache.kafka.common.security.oauthbearer.internals.unsecured."
+    "OAuthBearerUnsecuredValidatorCallbackHandler"
+)
+
 _quiet = logging.getLogger("mayachat_local.kafka")
 _quiet.addHandler(logging.NullHandler())
 _quiet.propagate = False
@@ -122,21 +135,47 @@ class KafkaService(Service):
     def properties_file(self) -> Path:
         return self.config.data_dir(self.name) / "server.properties"
 
+    @property
+    def tls_dir(self) -> Path:
+        return self.config.data_dir(self.name) / "tls"
+
+    @property
+    def secure_endpoint(self) -> str:
+        return f"{self.config.host}:{self.config.kafka_secure_port}"
+
     def prepare(self) -> None:
+        from mayachat_local.services.kafka_tls import ensure_certificates
+
         data = self.config.data_dir(self.name)
         data.mkdir(parents=True, exist_ok=True)
         host, port, cport = self.config.host, self.port, self.config.kafka_controller_port
+        secure = self.config.kafka_secure_port
+        _, keystore = ensure_certificates(self.tls_dir, host)
         self.properties_file.write_text(
             "\n".join(
                 [
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@{host}:{cport}",
-                    f"listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{cport}",
-                    f"advertised.listeners=PLAINTEXT://{host}:{port}",
+                    f"listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{cport},"
+                    f"SASL_SSL://{host}:{secure}",
+                    f"advertised.listeners=PLAINTEXT://{host}:{port},SASL_SSL://{host}:{secure}",
                     "controller.listener.names=CONTROLLER",
                     "inter.broker.listener.name=PLAINTEXT",
-                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    "listener.security.protocol.map="
+                    "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL",
+                    # What cloud providers serve: SASL over TLS, the certificate of a CA the
+                    # client must trust (tls/ca.pem here).
+                    "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512,OAUTHBEARER",
+                    "ssl.keystore.type=PEM",
+                    f"ssl.keystore.location={keystore}",
+                    "ssl.client.auth=none",
+                    f"listener.name.sasl_ssl.plain.sasl.jaas.config={_PLAIN} required "
+                    f'user_{SASL_USER}="{SASL_PASSWORD}";',
+                    f"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config={_SCRAM} required;",
+                    f"listener.name.sasl_ssl.oauthbearer.sasl.jaas.config={_OAUTH} required;",
+                    "listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class="
+                    f"{_UNSECURED_VALIDATOR}",
                     f"log.dirs={data / 'log'}",
                     "num.partitions=3",
                     # One node: every internal topic has a single replica.
@@ -197,6 +236,7 @@ class KafkaService(Service):
             settings.kafka_topic_dead_letter: TOPIC_PARTITIONS["dead_letter"],
         }
         admin = AdminClient(self._admin_config())
+        self._ensure_scram_user(admin)
         existing = set(admin.list_topics(timeout=10).topics)
         missing = [
             NewTopic(name, num_partitions=n, replication_factor=1)
@@ -212,3 +252,22 @@ class KafkaService(Service):
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise StackError(f"kafka: could not create topic {name}: {exc}") from exc
             progress(f"kafka: created topic {name}")
+
+    def _ensure_scram_user(self, admin: Any) -> None:
+        """The SCRAM user (KRaft keeps SCRAM credentials in the metadata log); an upsert."""
+        from confluent_kafka.admin._scram import (  # where the typed classes live
+            ScramCredentialInfo,
+            ScramMechanism,
+            UserScramCredentialUpsertion,
+        )
+
+        upsert = UserScramCredentialUpsertion(
+            SASL_USER,
+            ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096),
+            SASL_PASSWORD.encode(),
+        )
+        for user, future in admin.alter_user_scram_credentials([upsert]).items():
+            try:
+                future.result(timeout=30)
+            except Exception as exc:
+                raise StackError(f"kafka: could not create SCRAM user {user}: {exc}") from exc

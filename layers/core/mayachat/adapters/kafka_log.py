@@ -23,7 +23,14 @@ class KafkaEventLog:
     def __init__(self, config: dict[str, Any], delivery_timeout_s: float = 5.0) -> None:
         # librdkafka gives up on a record itself before we stop waiting for it.
         self._timeout = delivery_timeout_s
-        conf = {**config, "delivery.timeout.ms": int(delivery_timeout_s * 1000)}
+        # A refused password or an untrusted certificate never heals by waiting: say so, and
+        # which variables to check, at once rather than after the delivery timeout.
+        self._misconfigured: str | None = None
+        conf = {
+            **config,
+            "delivery.timeout.ms": int(delivery_timeout_s * 1000),
+            "error_cb": self._on_error,
+        }
         self._producer = Producer(conf)
         logger.info(
             "Kafka producer connected",
@@ -50,14 +57,33 @@ class KafkaEventLog:
         deadline = time.monotonic() + self._timeout + 1
         while not outcome and time.monotonic() < deadline:
             self._producer.poll(0.05)
+            if self._misconfigured and not outcome:
+                raise LogUnavailable(self._misconfigured)
         if not outcome:
             raise LogUnavailable(f"no delivery report within {self._timeout:.0f}s")
         error, msg = outcome[0]
         if error is not None:
             raise LogUnavailable(f"delivery failed: {error}")
+        self._misconfigured = None
         return LogPosition(
             topic=record.topic, partition=msg.partition() or 0, offset=msg.offset() or 0
         )
+
+    def _on_error(self, error: KafkaError) -> None:
+        """librdkafka's client-level errors (it retries the connection by itself)."""
+        if error.code() == KafkaError._AUTHENTICATION:
+            self._misconfigured = (
+                "Kafka refused the credentials: check KAFKA_SASL_MECHANISM, "
+                f"KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD ({error.str()})"
+            )
+        elif error.code() == KafkaError._SSL:
+            self._misconfigured = (
+                "TLS to Kafka failed: check KAFKA_SSL_ENABLED, KAFKA_SSL_CA_LOCATION and "
+                f"KAFKA_SSL_REJECT_UNAUTHORIZED ({error.str()})"
+            )
+        else:
+            return
+        logger.error("Kafka client misconfigured", extra={"error": self._misconfigured})
 
     def close(self, timeout_s: float = 5.0) -> None:
         self._producer.flush(timeout_s)
