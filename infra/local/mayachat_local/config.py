@@ -46,18 +46,20 @@ class StackConfig:
     @classmethod
     def from_env(cls) -> StackConfig:
         repo = _repo_root()
+        kafka_port = _port("MAYACHAT_KAFKA_PORT", 9092)
         xdg_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
         return cls(
             repo=repo,
             state_dir=Path(os.environ.get("MAYACHAT_STATE_DIR", repo / ".local")).resolve(),
             cache_dir=Path(os.environ.get("MAYACHAT_CACHE_DIR", xdg_cache / "mayachat")).resolve(),
             host=os.environ.get("MAYACHAT_HOST", "127.0.0.1"),
-            kafka_port=_port("MAYACHAT_KAFKA_PORT", 9092),
+            kafka_port=kafka_port,
             kafka_controller_port=_port("MAYACHAT_KAFKA_CONTROLLER_PORT", 9093),
             mongodb_port=_port("MAYACHAT_MONGODB_PORT", 27017),
             redis_port=_port("MAYACHAT_REDIS_PORT", 6379),
             aws_port=_port("MAYACHAT_AWS_PORT", 4566),
-            kafka_secure_port=_port("MAYACHAT_KAFKA_SECURE_PORT", 9094),
+            # Beside the broker's other two: a moved Kafka moves all three.
+            kafka_secure_port=_port("MAYACHAT_KAFKA_SECURE_PORT", kafka_port + 2),
             redis_cluster_port=_port("MAYACHAT_REDIS_CLUSTER_PORT", 7000),
         )
 

@@ -18,6 +18,7 @@ from mayachat_local.esm import Backoff
 # The backing servers, started with mayachat_local.stack.up(): processes we may kill.
 KAFKA_PORT = 19092
 KAFKA_CONTROLLER_PORT = 19093
+KAFKA_SECURE_PORT = 19094  # its SASL_SSL listener (unused by the harness, but bound)
 MONGODB_PORT = 27117
 REDIS_PORT = 16379
 AWS_PORT = 14566
@@ -46,6 +47,7 @@ def chaos_stack(base: StackConfig | None = None) -> StackConfig:
         host=HOST,
         kafka_port=KAFKA_PORT,
         kafka_controller_port=KAFKA_CONTROLLER_PORT,
+        kafka_secure_port=KAFKA_SECURE_PORT,
         mongodb_port=MONGODB_PORT,
         redis_port=REDIS_PORT,
         aws_port=AWS_PORT,
@@ -57,6 +59,7 @@ def owned_ports(config: StackConfig) -> dict[str, int]:
     return {
         "kafka": config.kafka_port,
         "kafka-controller": config.kafka_controller_port,
+        "kafka-secure": config.kafka_secure_port,
         "mongodb": config.mongodb_port,
         "redis": config.redis_port,
         "aws": config.aws_port,
