@@ -17,6 +17,7 @@ ORDER = [
     "persist",
     "rest",
     "flood",
+    "cold_burst",
 ]
 
 

@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -29,6 +31,33 @@ WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
 # Lambda's own caps: 6 MB synchronous payloads; pipes must carry at least that per line.
 _STREAM_LIMIT = 64 * 1024 * 1024
 _EVENT_LOG_CHARS = 4000
+
+
+class InitGate:
+    """How many workers may be starting (importing) at once in this process, across every
+    function and emulator: about one per core. In AWS each cold start has CPU of its own;
+    here ninety Python imports at once on two cores would each take ten times longer and hit
+    the init timeout. A worker's init timeout starts when its turn does, so waiting is never
+    mistaken for a slow init. Thread-safe: each emulator runs its own event loop."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._free = threading.Semaphore(limit)
+
+    def try_enter(self) -> bool:
+        return self._free.acquire(blocking=False)
+
+    def leave(self) -> None:
+        self._free.release()
+
+
+def _init_limit() -> int:
+    raw = os.environ.get("MAYACHAT_CONCURRENT_INITS")
+    return max(1, int(raw)) if raw and raw.isdigit() else max(1, os.cpu_count() or 1)
+
+
+INIT_GATE = InitGate(_init_limit())
+_TURN_POLL_SECONDS = 0.05  # few waiters: each function caps its own (max_workers)
 
 
 class FunctionError(Exception):
@@ -235,7 +264,7 @@ class FunctionPool:
         async with self._slots:
             if self._closed:
                 raise FunctionError(self.spec.name, "Runtime.Shutdown", "the runtime is stopping")
-            worker = self._take_warm() or await self._start_worker()
+            worker = self._take_warm() or await self._warm_or_new()
             log.debug("[%s] START RequestId: %s", self.spec.name, request_id)
             started = time.monotonic()
             outcome = "error"
@@ -272,6 +301,22 @@ class FunctionPool:
                 return worker
             self._workers.discard(worker)
         return None
+
+    async def _warm_or_new(self) -> Worker:
+        """A new worker when its turn to start comes, or one of ours that fell idle while
+        this invocation waited for the turn (then no cold start is needed at all)."""
+        while True:
+            if INIT_GATE.try_enter():
+                try:
+                    return self._take_warm() or await self._start_worker()
+                finally:
+                    INIT_GATE.leave()
+            warm = self._take_warm()
+            if warm is not None:
+                return warm
+            if self._closed:
+                raise FunctionError(self.spec.name, "Runtime.Shutdown", "the runtime is stopping")
+            await asyncio.sleep(_TURN_POLL_SECONDS)
 
     async def _start_worker(self) -> Worker:
         worker = Worker(self.spec, self._env, self._generation)
