@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,49 @@ def _init_limit() -> int:
 
 
 INIT_GATE = InitGate(_init_limit())
+
+# What one warm worker costs in memory, about (a route function's resident set here is
+# 60-90 MB): the default budget keeps warm workers within a quarter of the machine's memory.
+WORKER_MB = 100
+
+
+class WarmBudget:
+    """At most `limit` idle (warm) workers in the process, across every function: past it,
+    the least recently used one is retired, whichever function it serves, so `make dev`
+    stays light on a laptop however many functions a session touched. Thread-safe."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._idle: OrderedDict[Worker, FunctionPool] = OrderedDict()
+
+    def parked(self, worker: Worker, pool: FunctionPool) -> list[tuple[Worker, FunctionPool]]:
+        """`worker` fell idle; the idle workers to retire now (oldest first)."""
+        with self._lock:
+            self._idle[worker] = pool
+            self._idle.move_to_end(worker)
+            evicted = []
+            while len(self._idle) > self.limit:
+                evicted.append(self._idle.popitem(last=False))
+            return evicted
+
+    def taken(self, worker: Worker) -> None:
+        with self._lock:
+            self._idle.pop(worker, None)
+
+
+def _warm_limit() -> int:
+    raw = os.environ.get("MAYACHAT_MAX_WARM_WORKERS")
+    if raw and raw.isdigit():
+        return max(1, int(raw))
+    try:
+        total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    except (ValueError, OSError):
+        total_mb = 4096
+    return max(4, total_mb // 4 // WORKER_MB)
+
+
+WARM_BUDGET = WarmBudget(_warm_limit())
 _TURN_POLL_SECONDS = 0.05  # few waiters: each function caps its own (max_workers)
 
 
@@ -253,6 +297,7 @@ class FunctionPool:
         self._generation = 0
         self._closed = False
         self._background: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None  # its emulator's, at first use
 
     @property
     def worker_pids(self) -> list[int]:
@@ -260,6 +305,7 @@ class FunctionPool:
 
     async def invoke(self, event: Any, request_id: str | None = None) -> Any:
         request_id = request_id or str(uuid.uuid4())
+        self._loop = asyncio.get_running_loop()
         # Over the cap, invocations wait for a free container (Lambda would throttle).
         async with self._slots:
             if self._closed:
@@ -284,11 +330,14 @@ class FunctionPool:
         self._generation += 1
         idle, self._idle = self._idle, []
         for worker in idle:
+            WARM_BUDGET.taken(worker)
             self._retire(worker)
 
     async def close(self) -> None:
         self._closed = True
         self._generation += 1
+        for worker in self._idle:
+            WARM_BUDGET.taken(worker)
         self._idle.clear()
         workers = list(self._workers)
         self._workers.clear()
@@ -297,6 +346,7 @@ class FunctionPool:
     def _take_warm(self) -> Worker | None:
         while self._idle:
             worker = self._idle.pop()  # the most recently used: warmest caches
+            WARM_BUDGET.taken(worker)
             if worker.alive:
                 return worker
             self._workers.discard(worker)
@@ -332,7 +382,33 @@ class FunctionPool:
     def _release(self, worker: Worker) -> None:
         if worker.alive and worker.generation == self._generation and not self._closed:
             self._idle.append(worker)
+            for old, pool in WARM_BUDGET.parked(worker, self):
+                pool.evict(old)
         else:
+            self._retire(worker)
+
+    def evict(self, worker: Worker) -> None:
+        """Retire an idle worker the warm budget gave up (from any emulator's thread)."""
+        if self._loop is None or self._loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._evict_now(worker)
+        else:
+            self._loop.call_soon_threadsafe(self._evict_now, worker)
+
+    def _evict_now(self, worker: Worker) -> None:
+        if worker in self._idle:
+            self._idle.remove(worker)
+            log.info(
+                "[%s] retired a warm worker (pid %s): the least recently used of %d",
+                self.spec.name,
+                worker.pid,
+                WARM_BUDGET.limit,
+            )
             self._retire(worker)
 
     def _retire(self, worker: Worker) -> None:
