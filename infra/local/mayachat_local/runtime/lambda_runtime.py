@@ -58,6 +58,7 @@ def _init_limit() -> int:
 
 
 INIT_GATE = InitGate(_init_limit())
+THROTTLED = "TooManyRequestsException"  # Lambda's error for a throttled invocation
 
 # What one warm worker costs in memory, about (a route function's resident set here is
 # 60-90 MB): the default budget keeps warm workers within a quarter of the machine's memory.
@@ -298,6 +299,7 @@ class FunctionPool:
         self._closed = False
         self._background: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None  # its emulator's, at first use
+        self._in_flight = 0  # admitted invocations, waiting for a worker or running
 
     @property
     def worker_pids(self) -> list[int]:
@@ -306,6 +308,22 @@ class FunctionPool:
     async def invoke(self, event: Any, request_id: str | None = None) -> Any:
         request_id = request_id or str(uuid.uuid4())
         self._loop = asyncio.get_running_loop()
+        reserved = self.spec.reserved_concurrency
+        if reserved is not None and self._in_flight >= reserved:
+            # As Lambda does at the function's reserved concurrency: refused, not queued.
+            raise FunctionError(
+                self.spec.name,
+                THROTTLED,
+                f"Rate Exceeded. (reserved concurrency {reserved} reached)",
+                request_id=request_id,
+            )
+        self._in_flight += 1
+        try:
+            return await self._admitted(event, request_id)
+        finally:
+            self._in_flight -= 1
+
+    async def _admitted(self, event: Any, request_id: str) -> Any:
         # Over the cap, invocations wait for a free container (Lambda would throttle).
         async with self._slots:
             if self._closed:
@@ -477,7 +495,10 @@ class LambdaRuntime:
         try:
             return await self._pools[function].invoke(event, request_id)
         except FunctionError as exc:
-            if log_errors:
+            if exc.error_type == THROTTLED:
+                # Capacity, not a crash: one line, no event dump.
+                log.warning("[%s] THROTTLED: %s", function, exc.error_message)
+            elif log_errors:
                 log_failure(exc, event)
             raise
 

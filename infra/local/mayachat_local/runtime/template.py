@@ -119,6 +119,54 @@ class FunctionSpec:
     memory_size: int  # MB
     runtime: str | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    # ReservedConcurrentExecutions, with the parameters' defaults: past it Lambda throttles.
+    reserved_concurrency: int | None = None
+
+
+def _with_defaults(value: Any, template: Mapping[str, Any]) -> Any:
+    """A value with the parameters' defaults, for the few intrinsics a local run can decide:
+    Ref (a parameter with a default, AWS::NoValue), Fn::If on a condition of Fn::Equals /
+    Fn::Not / Fn::And / Fn::Or over such values. None when it needs a deployed stack."""
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"}:
+        if value["Ref"] == "AWS::NoValue":
+            return None
+        param = (template.get("Parameters") or {}).get(value["Ref"])
+        return param.get("Default") if isinstance(param, dict) else None
+    if set(value) == {"Fn::If"} and isinstance(value["Fn::If"], list):
+        condition, when_true, when_false = value["Fn::If"]
+        holds = _condition(condition, template)
+        if holds is None:
+            return None
+        return _with_defaults(when_true if holds else when_false, template)
+    return None
+
+
+def _condition(name_or_expr: Any, template: Mapping[str, Any]) -> bool | None:
+    expr = (
+        (template.get("Conditions") or {}).get(name_or_expr)
+        if isinstance(name_or_expr, str)
+        else name_or_expr
+    )
+    if not isinstance(expr, dict) or len(expr) != 1:
+        return None
+    ((kind, args),) = expr.items()
+    if kind == "Condition":
+        return _condition(args, template)
+    if kind == "Fn::Equals" and isinstance(args, list) and len(args) == 2:
+        left, right = (_with_defaults(a, template) for a in args)
+        return None if left is None or right is None else str(left) == str(right)
+    parts = [_condition(a, template) for a in args] if isinstance(args, list) else [None]
+    if None in parts:
+        return None
+    if kind == "Fn::Not":
+        return not parts[0]
+    if kind == "Fn::And":
+        return all(parts)
+    if kind == "Fn::Or":
+        return any(parts)
+    return None
 
 
 def _plain_environment(variables: Any) -> dict[str, str]:
@@ -163,6 +211,7 @@ def function_spec(template: Mapping[str, Any], logical_id: str, base_dir: Path) 
     env.update(_plain_environment(((props.get("Environment") or {}).get("Variables")) or {}))
     name = props.get("FunctionName")
     runtime = setting("Runtime")
+    reserved = _with_defaults(setting("ReservedConcurrentExecutions"), template)
     return FunctionSpec(
         logical_id=logical_id,
         name=name if isinstance(name, str) else logical_id,
@@ -176,4 +225,5 @@ def function_spec(template: Mapping[str, Any], logical_id: str, base_dir: Path) 
         else LAMBDA_DEFAULT_MEMORY_MB,
         runtime=runtime if isinstance(runtime, str) else None,
         environment=env,
+        reserved_concurrency=int(reserved) if isinstance(reserved, int | str) else None,
     )
