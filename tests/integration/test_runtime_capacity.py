@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from mayachat_local.runtime import lambda_runtime
-from mayachat_local.runtime.lambda_runtime import FunctionError, LambdaRuntime, WarmBudget
+from mayachat_local.runtime import capacity
+from mayachat_local.runtime.capacity import WarmBudget
+from mayachat_local.runtime.lambda_runtime import FunctionError, LambdaRuntime
 from mayachat_local.runtime.template import function_spec, load_template
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "gateway" / "template.yaml"
@@ -22,7 +23,7 @@ EVENT = {"requestContext": {"routeKey": "reply"}, "body": "{}"}
 def test_past_the_budget_the_least_recently_used_warm_worker_retires(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(lambda_runtime, "WARM_BUDGET", WarmBudget(2))
+    monkeypatch.setattr(capacity, "WARM_BUDGET", WarmBudget(2))
     replier = function_spec(load_template(FIXTURE), "ReplierFunction", FIXTURE.parent)
     names = ["First", "Second", "Third"]
     specs = {n: replace(replier, logical_id=n, name=n) for n in names}

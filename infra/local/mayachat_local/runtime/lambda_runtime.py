@@ -5,6 +5,10 @@ local emulators that invoke functions (the WebSocket gateway, the MSK event-sour
 A pool grows on demand up to its cap and reuses warm workers; an invocation that overruns the
 function's timeout kills its worker (the next invocation starts a fresh one). `reload()` retires
 the warm workers so a changed handler file is imported again (hot reload hooks in here).
+
+Process-wide, as a laptop needs and AWS does not: workers start about one per core at a time
+(InitGate), idle ones are kept within a memory budget (WarmBudget), and a function's reserved
+concurrency throttles as Lambda's does.
 """
 
 from __future__ import annotations
@@ -13,16 +17,14 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import sys
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mayachat_local.runtime import capacity
 from mayachat_local.runtime.logview import describe_event, outcome_of
 from mayachat_local.runtime.template import FunctionSpec
 
@@ -32,77 +34,6 @@ WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
 # Lambda's own caps: 6 MB synchronous payloads; pipes must carry at least that per line.
 _STREAM_LIMIT = 64 * 1024 * 1024
 _EVENT_LOG_CHARS = 4000
-
-
-class InitGate:
-    """How many workers may be starting (importing) at once in this process, across every
-    function and emulator: about one per core. In AWS each cold start has CPU of its own;
-    here ninety Python imports at once on two cores would each take ten times longer and hit
-    the init timeout. A worker's init timeout starts when its turn does, so waiting is never
-    mistaken for a slow init. Thread-safe: each emulator runs its own event loop."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._free = threading.Semaphore(limit)
-
-    def try_enter(self) -> bool:
-        return self._free.acquire(blocking=False)
-
-    def leave(self) -> None:
-        self._free.release()
-
-
-def _init_limit() -> int:
-    raw = os.environ.get("MAYACHAT_CONCURRENT_INITS")
-    return max(1, int(raw)) if raw and raw.isdigit() else max(1, os.cpu_count() or 1)
-
-
-INIT_GATE = InitGate(_init_limit())
-THROTTLED = "TooManyRequestsException"  # Lambda's error for a throttled invocation
-
-# What one warm worker costs in memory, about (a route function's resident set here is
-# 60-90 MB): the default budget keeps warm workers within a quarter of the machine's memory.
-WORKER_MB = 100
-
-
-class WarmBudget:
-    """At most `limit` idle (warm) workers in the process, across every function: past it,
-    the least recently used one is retired, whichever function it serves, so `make dev`
-    stays light on a laptop however many functions a session touched. Thread-safe."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._lock = threading.Lock()
-        self._idle: OrderedDict[Worker, FunctionPool] = OrderedDict()
-
-    def parked(self, worker: Worker, pool: FunctionPool) -> list[tuple[Worker, FunctionPool]]:
-        """`worker` fell idle; the idle workers to retire now (oldest first)."""
-        with self._lock:
-            self._idle[worker] = pool
-            self._idle.move_to_end(worker)
-            evicted = []
-            while len(self._idle) > self.limit:
-                evicted.append(self._idle.popitem(last=False))
-            return evicted
-
-    def taken(self, worker: Worker) -> None:
-        with self._lock:
-            self._idle.pop(worker, None)
-
-
-def _warm_limit() -> int:
-    raw = os.environ.get("MAYACHAT_MAX_WARM_WORKERS")
-    if raw and raw.isdigit():
-        return max(1, int(raw))
-    try:
-        total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    except (ValueError, OSError):
-        total_mb = 4096
-    return max(4, total_mb // 4 // WORKER_MB)
-
-
-WARM_BUDGET = WarmBudget(_warm_limit())
-_TURN_POLL_SECONDS = 0.05  # few waiters: each function caps its own (max_workers)
 
 
 class FunctionError(Exception):
@@ -313,7 +244,7 @@ class FunctionPool:
             # As Lambda does at the function's reserved concurrency: refused, not queued.
             raise FunctionError(
                 self.spec.name,
-                THROTTLED,
+                capacity.THROTTLED,
                 f"Rate Exceeded. (reserved concurrency {reserved} reached)",
                 request_id=request_id,
             )
@@ -348,14 +279,14 @@ class FunctionPool:
         self._generation += 1
         idle, self._idle = self._idle, []
         for worker in idle:
-            WARM_BUDGET.taken(worker)
+            capacity.WARM_BUDGET.taken(worker)
             self._retire(worker)
 
     async def close(self) -> None:
         self._closed = True
         self._generation += 1
         for worker in self._idle:
-            WARM_BUDGET.taken(worker)
+            capacity.WARM_BUDGET.taken(worker)
         self._idle.clear()
         workers = list(self._workers)
         self._workers.clear()
@@ -364,7 +295,7 @@ class FunctionPool:
     def _take_warm(self) -> Worker | None:
         while self._idle:
             worker = self._idle.pop()  # the most recently used: warmest caches
-            WARM_BUDGET.taken(worker)
+            capacity.WARM_BUDGET.taken(worker)
             if worker.alive:
                 return worker
             self._workers.discard(worker)
@@ -374,17 +305,17 @@ class FunctionPool:
         """A new worker when its turn to start comes, or one of ours that fell idle while
         this invocation waited for the turn (then no cold start is needed at all)."""
         while True:
-            if INIT_GATE.try_enter():
+            if capacity.INIT_GATE.try_enter():
                 try:
                     return self._take_warm() or await self._start_worker()
                 finally:
-                    INIT_GATE.leave()
+                    capacity.INIT_GATE.leave()
             warm = self._take_warm()
             if warm is not None:
                 return warm
             if self._closed:
                 raise FunctionError(self.spec.name, "Runtime.Shutdown", "the runtime is stopping")
-            await asyncio.sleep(_TURN_POLL_SECONDS)
+            await asyncio.sleep(capacity.TURN_POLL_SECONDS)
 
     async def _start_worker(self) -> Worker:
         worker = Worker(self.spec, self._env, self._generation)
@@ -400,7 +331,7 @@ class FunctionPool:
     def _release(self, worker: Worker) -> None:
         if worker.alive and worker.generation == self._generation and not self._closed:
             self._idle.append(worker)
-            for old, pool in WARM_BUDGET.parked(worker, self):
+            for old, pool in capacity.WARM_BUDGET.parked(worker, self):
                 pool.evict(old)
         else:
             self._retire(worker)
@@ -425,7 +356,7 @@ class FunctionPool:
                 "[%s] retired a warm worker (pid %s): the least recently used of %d",
                 self.spec.name,
                 worker.pid,
-                WARM_BUDGET.limit,
+                capacity.WARM_BUDGET.limit,
             )
             self._retire(worker)
 
@@ -495,7 +426,7 @@ class LambdaRuntime:
         try:
             return await self._pools[function].invoke(event, request_id)
         except FunctionError as exc:
-            if exc.error_type == THROTTLED:
+            if exc.error_type == capacity.THROTTLED:
                 # Capacity, not a crash: one line, no event dump.
                 log.warning("[%s] THROTTLED: %s", function, exc.error_message)
             elif log_errors:
