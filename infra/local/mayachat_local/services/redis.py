@@ -6,7 +6,9 @@ import os
 import shlex
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -71,14 +73,18 @@ class RedisService(Service):
         self.config.data_dir(self.name).mkdir(parents=True, exist_ok=True)
 
     def command(self) -> list[str]:
+        return self.server(self.port, self.config.data_dir(self.name))
+
+    def server(self, port: int, data: Path, *extra: str) -> list[str]:
+        """One redis-server in the foreground, with the functions' user."""
         return [
             "redis-server",
             "--bind",
             self.config.host,
             "--port",
-            str(self.port),
+            str(port),
             "--dir",
-            str(self.config.data_dir(self.name)),
+            str(data),
             "--daemonize",
             "no",
             # Redis holds only what can be rebuilt or may expire; no snapshots to manage.
@@ -86,6 +92,7 @@ class RedisService(Service):
             "",
             "--appendonly",
             "no",
+            *extra,
             *app_user_args(),
         ]
 
@@ -131,50 +138,39 @@ class RedisClusterService(RedisService):
 
     def healthy(self) -> bool:
         """Every node answers (the slots are assigned after, in after_start)."""
-        try:
-            return all(self._node(port).ping() for port in self.ports)
-        except redis.RedisError:
-            return False
+        return all(self._ask(port, lambda node: node.ping()) for port in self.ports)
 
-    def _node(self, port: int) -> redis.Redis:
-        return redis.Redis(host=self.config.host, port=port, socket_timeout=1)
+    def _ask(self, port: int, question: Callable[[redis.Redis], Any]) -> Any:
+        """One node's answer, on a connection closed after it; None when it does not answer."""
+        with redis.Redis(host=self.config.host, port=port, socket_timeout=1) as node:
+            try:
+                return question(node)
+            except redis.RedisError:
+                return None
+
+    def _cluster_info(self, port: int) -> dict[str, Any]:
+        info = self._ask(port, lambda node: node.cluster("info"))
+        return info if isinstance(info, dict) else {}
 
     def prepare(self) -> None:
         for port in self.ports:
             (self.config.data_dir(self.name) / str(port)).mkdir(parents=True, exist_ok=True)
 
     def command(self) -> list[str]:
-        servers = [shlex.join(self._server(port)) + " &" for port in self.ports]
+        servers = [shlex.join(self._node_command(port)) + " &" for port in self.ports]
         return ["sh", "-c", " ".join(servers) + " wait"]
 
-    def _server(self, port: int) -> list[str]:
-        return [
-            "redis-server",
-            "--bind",
-            self.config.host,
-            "--port",
-            str(port),
-            "--dir",
-            str(self.config.data_dir(self.name) / str(port)),
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            "nodes.conf",
-            "--cluster-node-timeout",
-            "5000",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            *app_user_args(),
-        ]
+    def _node_command(self, port: int) -> list[str]:
+        data = self.config.data_dir(self.name) / str(port)
+        cluster = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+        return self.server(port, data, *cluster, "--cluster-node-timeout", "5000")
 
     def after_start(self, progress: Progress) -> None:
         """Assign the slots once (the nodes remember their cluster across restarts), then wait
         until every node agrees the cluster is up."""
         if not self._cluster_ok():
-            info = self._node(self.port).cluster("info")
-            if int(info.get("cluster_known_nodes", 1)) < self.nodes:
+            known = self._cluster_info(self.port).get("cluster_known_nodes", 1)
+            if int(str(known)) < self.nodes:
                 progress(f"{self.name}: creating the cluster on ports {self.ports}")
                 run_checked(
                     [
@@ -195,9 +191,4 @@ class RedisClusterService(RedisService):
             time.sleep(0.1)
 
     def _cluster_ok(self) -> bool:
-        try:
-            return all(
-                self._node(port).cluster("info").get("cluster_state") == "ok" for port in self.ports
-            )
-        except redis.RedisError:
-            return False
+        return all(self._cluster_info(p).get("cluster_state") == "ok" for p in self.ports)
