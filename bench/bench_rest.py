@@ -1,98 +1,208 @@
 """REST latency through the REST function's Mangum handler (what Lambda runs), each as a
-ratio to the same query in raw pymongo measured in the same run:
-- GET /api/messages/room/{id} (a page of 50) with 10k and then 1M messages in the collection
-  (target: under 2x raw, and flat as the collection grows);
+ratio to the same query in raw pymongo on the same server, measured in the same run, on each
+of the local MongoDB stand-in's backends (FerretDB v1 on PostgreSQL and on SQLite):
+- GET /api/messages/room/{id}?limit=50 for a room of 1,000 messages, with 10k, 100k and 1M
+  messages in the collection over 1,000 rooms (targets: under 2x raw; growth 10k -> 1M under
+  1.5x), and a room of 10,000 messages in the largest collection;
 - GET /api/rooms for a user in 200 rooms (with unread counts and last messages).
 
-    .venv/bin/python bench/bench_rest.py [--large 1000000]
+Each backend runs in a process of its own, on a FerretDB of its own (ports and data apart
+from the dev stack's), removed at the end.
+
+    .venv/bin/python bench/bench_rest.py [--sizes 10000,100000,1000000] [--sqlite-max 100000]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
+import shutil
+import subprocess
+import sys
 import uuid
+from collections import defaultdict
 from typing import Any
 
-from common import ROOT, load_handler, machine, measure, start_stack, write_section
+from common import (
+    ROOT,
+    Timing,
+    load_handler,
+    machine,
+    measure,
+    start_stack,
+    write_samples,
+    write_section,
+)
 
+from mayachat_local.config import StackConfig
 from mayachat_local.devtools.devauth import auth_environment, mint
+from mayachat_local.process import stop
+from mayachat_local.stack import up
 
-DB = f"mayachat_bench_{uuid.uuid4().hex[:6]}"
+DB = "mayachat_bench_rest"
+ROOM, BIG_ROOM, USER = "bench-room", "bench-big-room", "alice"
+OTHER_ROOMS = 1_000
+BIG_ROOM_SIZE = 10_000
+# A FerretDB (and its PostgreSQL) per backend, beside the dev stack's.
+PORTS = {"postgresql": (27031, 5441), "sqlite": (27032, 5442)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--small", type=int, default=2_000)
-    parser.add_argument("--large", type=int, default=20_000)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--sqlite-max", type=int, default=100_000)
+    parser.add_argument("--room-size", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--backends", default="postgresql,sqlite")
+    parser.add_argument("--run-backend", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    endpoints = start_stack("mongodb", "redis", "kafka")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.run_backend:
+        print(json.dumps(run_backend(args.run_backend, sizes, args.room_size, args.repeat)))
+        return
+    results = {}
+    for backend in args.backends.split(","):
+        wanted = [s for s in sizes if backend != "sqlite" or s <= args.sqlite_max]
+        argv = [sys.executable, __file__, "--run-backend", backend, "--sizes"]
+        argv += [",".join(map(str, wanted)), "--room-size", str(args.room_size)]
+        argv += ["--repeat", str(args.repeat)]
+        print(f"--- {backend}: {wanted}", flush=True)
+        out = subprocess.run(argv, check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        results[backend] = json.loads(out.stdout.strip().splitlines()[-1])
+    write_samples("rest", results)
+    write_section("rest", report(results, sizes, args))
+
+
+def run_backend(backend: str, sizes: list[str] | list[int], room_size: int, repeat: int) -> Any:
+    mongo_port, pg_port = PORTS[backend]
+    base = StackConfig.from_env()
+    config = dataclasses.replace(
+        base,
+        state_dir=(base.repo / ".local" / "bench-rest" / backend).resolve(),
+        mongodb_port=mongo_port,
+        postgres_port=pg_port,
+        mongodb_backend=backend,
+    )
+    shutil.rmtree(config.state_dir, ignore_errors=True)
+    try:
+        server = next(s for s in up(config, ["mongodb"]) if s.name == "mongodb").endpoint
+        return _measure(server.rsplit("/", 1)[0], [int(s) for s in sizes], room_size, repeat)
+    finally:
+        for name in ("mongodb", "postgres"):
+            stop(config, name)
+        shutil.rmtree(config.state_dir, ignore_errors=True)
+
+
+def _measure(server: str, sizes: list[int], room_size: int, repeat: int) -> dict[str, Any]:
+    start_stack("redis", "kafka")  # the dev stack's: what the REST app's wiring reaches
     os.environ.update(auth_environment())
-    os.environ["MONGODB_URI"] = endpoints["mongodb"].rsplit("/", 1)[0] + f"/{DB}"
+    os.environ["MONGODB_URI"] = f"{server}/{DB}"
     os.environ["WEBSOCKET_MANAGEMENT_ENDPOINT"] = "http://127.0.0.1:9/local"
 
     from pymongo import DESCENDING, MongoClient
 
     from mayachat import bootstrap
     from mayachat.adapters.mongo_schema import ensure_indexes
-    from mayachat.ids import new_message_id
 
-    db = bootstrap.mongo_database()
-    ensure_indexes(db)
+    ensure_indexes(bootstrap.mongo_database())
     raw: MongoClient[dict[str, Any]] = MongoClient(os.environ["MONGODB_URI"])
     rdb = raw[DB]
     handler = load_handler("functions/rest_api/app.py")
-    room, user = "bench-room", "alice"
-    bootstrap.room_admin().writes.create(_room(room, [user, "bob"]))
+    for room in (ROOM, BIG_ROOM):
+        bootstrap.room_admin().writes.create(_room(room, [USER, "bob"]))
+    filler = _Filler(rdb, room_size)
+    token = mint(USER)
 
-    filled = 0
+    def page(room: str) -> tuple[Timing, Timing]:
+        event = _event("GET", f"/api/messages/room/{room}", "limit=50", token)
 
-    def fill(total: int) -> None:
-        nonlocal filled
-        batch = []
-        while filled < total:
-            filled += 1
-            # One in 100 messages goes to the measured room, the rest to 5,000 other rooms.
-            target = room if filled % 100 == 0 else f"other-{filled % 5000}"
+        def via_rest() -> None:
+            response = handler(event, None)
+            assert response["statusCode"] == 200, response
+            assert len(json.loads(response["body"])["messages"]) == 50
+
+        def via_pymongo() -> None:
+            list(rdb.messages.find({"roomId": room}).sort("seq", DESCENDING).limit(50))
+
+        return measure(via_rest, repeat), measure(via_pymongo, repeat)
+
+    rows = []
+    for size in sizes:
+        filler.fill(size, big_room=size == sizes[-1])
+        rest_t, raw_t = page(ROOM)
+        rows.append({"size": size, "rest": rest_t.samples, "raw": raw_t.samples})
+        print(f"{size:>9,}: REST {rest_t.ms()}  raw {raw_t.ms()}", file=sys.stderr, flush=True)
+    big = None
+    if filler.counts[BIG_ROOM] >= BIG_ROOM_SIZE:
+        big_rest, big_raw = page(BIG_ROOM)
+        big = {"size": filler.counts[BIG_ROOM], "rest": big_rest.samples, "raw": big_raw.samples}
+    explain = rdb.command(
+        "explain",
+        {"find": "messages", "filter": {"roomId": ROOM}, "sort": {"seq": -1}, "limit": 50},
+    )
+    rdb.messages.drop()
+    rooms_rest, rooms_raw = _rooms_list(handler, rdb)
+    raw.drop_database(DB)
+    return {
+        "rows": rows,
+        "big": big,
+        "plan": _plan(explain),
+        "rooms": {"rest": rooms_rest.samples, "raw": rooms_raw.samples},
+    }
+
+
+class _Filler:
+    """Grows the collection: the measured room's messages among the first 10k, the rest over
+    1,000 other rooms, interleaved as a chat's history is; the big room's among the last."""
+
+    def __init__(self, rdb: Any, room_size: int) -> None:
+        self.rdb, self.room_size = rdb, room_size
+        self.total = 0
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def fill(self, size: int, big_room: bool) -> None:
+        from mayachat.ids import new_message_id
+
+        start, batch = self.total, []
+        big_every = max(1, (size - start) // BIG_ROOM_SIZE) if big_room else 0
+        while self.total < size:
+            self.total += 1
+            n = self.total
+            if self.counts[ROOM] < self.room_size and n % max(1, size // self.room_size) == 0:
+                room = ROOM
+            elif big_every and (n - start) % big_every == 0:
+                room = BIG_ROOM
+            else:
+                room = f"other-{n % OTHER_ROOMS}"
+            self.counts[room] += 1
             batch.append(
                 {
                     "_id": new_message_id(),
-                    "roomId": target,
-                    "seq": filled,
+                    "roomId": room,
+                    "seq": self.counts[room],
                     "senderId": "bob",
-                    "clientMsgId": f"c{filled}",
-                    "content": {"type": "text", "text": f"message {filled}"},
+                    "clientMsgId": f"c{n}",
+                    "content": {"type": "text", "text": f"message {n} " + "lorem ipsum " * 6},
                     "createdAt": _now(),
                 }
             )
             if len(batch) == 10_000:
-                rdb.messages.insert_many(batch, ordered=False)
+                self.rdb.messages.insert_many(batch, ordered=False)
                 batch = []
         if batch:
-            rdb.messages.insert_many(batch, ordered=False)
+            self.rdb.messages.insert_many(batch, ordered=False)
+        for room in (ROOM, BIG_ROOM):  # what persist records: history reads up to it
+            self.rdb.rooms.update_one({"_id": room}, {"$set": {"stableSeq": self.counts[room]}})
+        print(f"{size:>9,}: filled (room {self.counts[ROOM]})", file=sys.stderr, flush=True)
 
-    token = mint(user)
-    page_event = _event("GET", f"/api/messages/room/{room}", "limit=50", token)
 
-    def via_rest() -> None:
-        response = handler(page_event, None)
-        assert response["statusCode"] == 200, response
+def _rooms_list(handler: Any, rdb: Any) -> tuple[Timing, Timing]:
+    """A user in 200 rooms, each with a few messages from the other member and a cursor."""
+    from mayachat import bootstrap
+    from mayachat.ids import new_message_id
 
-    def via_pymongo() -> None:
-        list(rdb.messages.find({"roomId": room}).sort("seq", DESCENDING).limit(50))
-
-    rows = []
-    for size in (args.small, args.large):
-        fill(size)
-        rest_t, raw_t = measure(via_rest, args.repeat), measure(via_pymongo, args.repeat)
-        rows.append((size, rest_t, raw_t))
-        print(f"{size:>9,} messages: REST {rest_t.ms()}  raw {raw_t.ms()}")
-
-    # A user in 200 rooms, each with a few messages from the other member and a cursor; in a
-    # collection of its own size (FerretDB scans: the history rows above would dominate).
-    rdb.messages.drop()
     member = f"busy-{uuid.uuid4().hex[:6]}"
     rooms = [f"r200-{i}" for i in range(200)]
     for r in rooms:
@@ -112,6 +222,8 @@ def main() -> None:
             for s in range(1, 6)
         ]
     )
+    # What persist records: without a stable seq there is nothing unread to count.
+    rdb.rooms.update_many({"_id": {"$in": rooms}}, {"$set": {"stableSeq": 5}})
     rdb.room_cursors.insert_many(
         [
             {
@@ -124,7 +236,7 @@ def main() -> None:
             for r in rooms
         ]
     )
-    rooms_event = _event("GET", "/api/rooms", "", mint(member))
+    rooms_event = _event("GET", "/api/rooms", "limit=200", mint(member))  # one page: all
 
     def rooms_rest() -> None:
         response = handler(rooms_event, None)
@@ -148,44 +260,65 @@ def main() -> None:
             )
         )
 
-    rooms_rest_t, rooms_raw_t = measure(rooms_rest, 30), measure(rooms_raw, 30)
-    explain = rdb.command(
-        "explain",
-        {"find": "messages", "filter": {"roomId": room}, "sort": {"seq": -1}, "limit": 50},
-    )
-    raw.drop_database(DB)
+    return measure(rooms_rest, 30), measure(rooms_raw, 30)
 
-    lines = [
-        f"| {size:,} | {r.ms()} | {p.ms()} | {r.median / p.median:.2f}x |" for size, r, p in rows
-    ]
-    flat = rows[1][1].median / rows[0][1].median
-    under_2x = "met" if all(r.median < 2 * q.median for _, r, q in rows) else "not met"
-    write_section(
-        "rest",
-        f"""## REST latency (issue 5)
 
-`.venv/bin/python bench/bench_rest.py --small {args.small} --large {args.large}` on
-{machine()}; through the REST function's Mangum handler in-process (HTTP API v2 events),
-FerretDB v1 on SQLite. Medians of {args.repeat} calls (p95 in brackets).
+def report(results: dict[str, Any], sizes: list[int], args: argparse.Namespace) -> str:
+    def t(samples: list[float]) -> Timing:
+        return Timing(samples)
 
-`GET /api/messages/room/{{id}}?limit=50` against `find({{roomId}}).sort(seq, -1).limit(50)`:
+    tables, verdicts = [], []
+    for backend, result in results.items():
+        rows = result["rows"]
+        lines = [
+            f"| {r['size']:,} | {t(r['rest']).ms()} | {t(r['raw']).ms()} | "
+            f"{t(r['rest']).median / t(r['raw']).median:.2f}x |"
+            for r in rows
+        ]
+        growth = t(rows[-1]["rest"]).median / t(rows[0]["rest"]).median
+        under_2x = all(t(r["rest"]).median < 2 * t(r["raw"]).median for r in rows)
+        flat = growth <= 1.5 and rows[-1]["size"] >= 1_000_000
+        big = result["big"]
+        big_line = (
+            f"A room of {big['size']:,} messages in the same collection: REST "
+            f"{t(big['rest']).ms()}, raw {t(big['raw']).ms()}."
+            if big
+            else ""
+        )
+        rooms = result["rooms"]
+        tables.append(
+            f"""### FerretDB v1 on {"PostgreSQL" if backend == "postgresql" else "SQLite"}
 
 | messages in the collection | REST | raw pymongo | REST / raw |
 |---:|---:|---:|---:|
 {chr(10).join(lines)}
 
-Growth {args.small:,} -> {args.large:,} messages: REST median x{flat:.2f}
-(flat = index-backed; the plan is `{_plan(explain)}`).
+Growth {rows[0]["size"]:,} -> {rows[-1]["size"]:,} messages: REST median x{growth:.2f}.
+{big_line}
+Plan: `{result["plan"]}`.
 
 `GET /api/rooms` for a user in 200 rooms (unread counts, last messages): REST
-{rooms_rest_t.ms()}, raw pymongo (rooms + cursors + one $or/$group) {rooms_raw_t.ms()}:
-**{rooms_rest_t.median / rooms_raw_t.median:.2f}x** raw, 3 queries whatever the room count.
+{t(rooms["rest"]).ms()}, raw pymongo (rooms + cursors + one $or/$group)
+{t(rooms["raw"]).ms()}: **{t(rooms["rest"]).median / t(rooms["raw"]).median:.2f}x** raw.
+"""
+        )
+        verdicts.append(
+            f"{backend}: under 2x raw **{'met' if under_2x else 'not met'}**, "
+            f"growth x{growth:.2f} to {rows[-1]['size']:,} "
+            f"**{'met' if flat else 'not met'}** (target <= 1.5x to 1M)"
+        )
+    return f"""## REST latency (issues 5, 15)
 
-Verdict: under 2x raw: **{under_2x}**; flat as the collection grows:
-**not measurable on FerretDB v1** (it pushes no filter or sort on fields other than `_id` down
-to SQLite: the plan above is a scan, and raw pymongo grows alike); needs a real MongoDB.
-""",
-    )
+`.venv/bin/python bench/bench_rest.py --sizes {args.sizes} --sqlite-max {args.sqlite_max}` on
+{machine()}; through the REST function's Mangum handler in-process (HTTP API v2 events).
+`GET /api/messages/room/{{id}}?limit=50` for a room of {args.room_size:,} messages, against
+`find({{roomId}}).sort(seq, -1).limit(50)` on the same server; the collection's other messages
+over {OTHER_ROOMS:,} rooms. Medians of {args.repeat} calls (p95 in brackets). SQLite stops at
+{args.sqlite_max:,}: it scans the whole collection for every page.
+
+{chr(10).join(tables)}
+Verdict: {"; ".join(verdicts)}.
+"""
 
 
 def _room(room_id: str, members: list[str]) -> Any:
@@ -203,7 +336,9 @@ def _now() -> Any:
 
 
 def _plan(explain: dict[str, Any]) -> str:
-    text = json.dumps(explain.get("queryPlanner", explain))[:160]
+    flags = ("filterPushdown", "sortPushdown", "limitPushdown")
+    keep = {k: explain[k] for k in flags if k in explain}
+    text = json.dumps({**keep, "queryPlanner": explain.get("queryPlanner")})[:300]
     return text.replace("|", "/")
 
 

@@ -32,7 +32,7 @@ def stack_config() -> StackConfig:
 
 
 def _start(config: StackConfig, name: str) -> str:
-    (status,) = up(config, [name])
+    (status,) = (s for s in up(config, [name]) if s.name == name)
     # Point the app's settings (and boto3) at the server, as `make dev` users do.
     os.environ.update(app_environment({name: status.endpoint}))
     return status.endpoint
@@ -60,8 +60,10 @@ def mongodb_uri(stack_config: StackConfig) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(stack_config: StackConfig) -> str:
-    return _start(stack_config, "redis")
+def redis_node_url(stack_config: StackConfig) -> str:
+    """The single-node Redis (`MAYACHAT_REDIS_MODE=single`, or a user's own Redis)."""
+    (status,) = up(stack_config, ["redis"])
+    return status.endpoint
 
 
 @pytest.fixture(scope="session")
@@ -71,13 +73,41 @@ def redis_cluster_url(stack_config: StackConfig) -> str:
     return status.endpoint
 
 
+@pytest.fixture(scope="session")
+def redis_endpoints(stack_config: StackConfig) -> dict[str, str]:
+    """The functions' Redis, by service name: the cluster by default, as in AWS."""
+    name = stack_config.app_redis
+    endpoint = _start(stack_config, name)
+    return {name: endpoint}
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_endpoints: dict[str, str]) -> str:
+    """The functions' Redis (REDIS_URL and REDIS_CLUSTER are set to it for the session)."""
+    (url,) = redis_endpoints.values()
+    return url
+
+
+@pytest.fixture
+def redis_admin(redis_endpoints: dict[str, str]) -> Iterator[Redis]:
+    """A client of the functions' Redis as its admin (the default user), in the mode it runs."""
+    (url,) = redis_endpoints.values()
+    client = (
+        cast("Redis", RedisCluster.from_url(url))
+        if "redis-cluster" in redis_endpoints
+        else Redis.from_url(url)
+    )
+    yield client
+    client.close()
+
+
 @pytest.fixture(params=["single", "cluster"])
 def redis_client(request: pytest.FixtureRequest) -> Iterator[Redis]:
     """A client of the single-node Redis, then of the cluster through the cluster client, as
     the functions use it in AWS (`REDIS_CLUSTER=true`): every Lua script and transaction must
     keep its keys in one slot there."""
     if request.param == "single":
-        client = Redis.from_url(request.getfixturevalue("redis_url"))
+        client = Redis.from_url(request.getfixturevalue("redis_node_url"))
     else:
         url = request.getfixturevalue("redis_cluster_url")
         client = cast("Redis", RedisCluster.from_url(url))
@@ -109,7 +139,7 @@ def aws_endpoint(stack_config: StackConfig) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def stack_endpoints(
-    kafka_brokers: str, mongodb_uri: str, redis_url: str, aws_endpoint: str
+    kafka_brokers: str, mongodb_uri: str, redis_endpoints: dict[str, str], aws_endpoint: str
 ) -> dict[str, str]:
     """Every backing service, started; the form function_environment() takes."""
-    return {"kafka": kafka_brokers, "mongodb": mongodb_uri, "redis": redis_url, "aws": aws_endpoint}
+    return {"kafka": kafka_brokers, "mongodb": mongodb_uri, **redis_endpoints, "aws": aws_endpoint}

@@ -81,12 +81,12 @@ def _sync_once(client: Client, room: str, after_seq: int) -> list[dict[str, obje
 
 
 def test_seqs_never_repeat_across_a_flushall(
-    phone: Phone, new_room: Callable[..., str], users: Callable[[str], str], redis_url: str
+    phone: Phone, new_room: Callable[..., str], users: Callable[[str], str], redis_admin: Redis
 ) -> None:
     alice, bob = phone(users("alice")), phone(users("bob"))
     room = new_room(alice.user, bob.user)
     before = [alice.send_text(room, f"#{i}")["seq"] for i in range(3)]
-    Redis.from_url(redis_url).flushall()  # every counter, claim and cached member list gone
+    redis_admin.flushall()  # every counter, claim and cached member list gone
     after = [alice.send_text(room, f"#{i}")["seq"] for i in range(3)]
     assert min(after) > max(before), (before, after)
     seen = bob.catch_up(room, 0, timeout=60)

@@ -95,11 +95,11 @@ def test_a_stale_connection_is_removed_when_the_gateway_says_gone(
     phone: Phone,
     new_room: Room,
     users: Users,
-    redis_url: str,
+    redis_admin: Redis,
 ) -> None:
     alice, bob = phone(users("alice")), phone(users("bob"))
     room = new_room(alice.user, bob.user)
-    redis = Redis.from_url(redis_url)
+    redis = redis_admin
     stale = f"stale{uuid.uuid4().hex[:8]}="  # $disconnect never ran for it
     redis.zadd(keys.user_connections(bob.user), {stale: time.time() * 1000})
     redis.hset(keys.connection(stale), mapping={"userId": bob.user})

@@ -73,9 +73,9 @@ def start_group_at_end(group: str, topic: str) -> None:
 
 @pytest.fixture(scope="module")
 def persist(
-    kafka_brokers: str, mongodb_uri: str, redis_url: str, aws_endpoint: str
+    kafka_brokers: str, mongodb_uri: str, redis_endpoints: dict[str, str], aws_endpoint: str
 ) -> Iterator[LocalEventSourceMappings]:
-    endpoints = {"kafka": kafka_brokers, "mongodb": mongodb_uri, "redis": redis_url}
+    endpoints = {"kafka": kafka_brokers, "mongodb": mongodb_uri, **redis_endpoints}
     groups = {MESSAGES: unique("persist-messages"), EVENTS: unique("persist-events")}
     start_group_at_end(groups[MESSAGES], CHAT)
     start_group_at_end(groups[EVENTS], STATE)

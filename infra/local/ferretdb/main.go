@@ -1,4 +1,4 @@
-// Command ferretdb runs FerretDB v1 with its SQLite backend for the local stack.
+// Command ferretdb runs FerretDB v1 for the local stack, on PostgreSQL or on SQLite.
 //
 // It embeds FerretDB's public `ferretdb` package instead of `go install`ing cmd/ferretdb:
 // the module proxy's copy of v1.24.2 lacks the generated build/version/version.txt, so the
@@ -20,6 +20,8 @@ import (
 
 func main() {
 	listenAddr := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
+	handler := flag.String("handler", "postgresql", "backend: postgresql or sqlite")
+	postgresqlURL := flag.String("postgresql-url", "postgres://127.0.0.1:5432/postgres", "PostgreSQL URL")
 	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite data directory URI (must end with /)")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
 	flag.Parse()
@@ -31,10 +33,11 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listenAddr},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: *sqliteURL,
+		Listener:      ferretdb.ListenerConfig{TCP: *listenAddr},
+		Logger:        logger,
+		Handler:       *handler,
+		PostgreSQLURL: *postgresqlURL,
+		SQLiteURL:     *sqliteURL,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -43,7 +46,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	logger.Info("ferretdb listening", "addr", *listenAddr, "sqlite", *sqliteURL)
+	logger.Info("ferretdb listening", "addr", *listenAddr, "handler", *handler)
 	if err := f.Run(ctx); err != nil && ctx.Err() == nil {
 		log.Fatal(err)
 	}

@@ -27,6 +27,18 @@ def _port(name: str, default: int) -> int:
     return port
 
 
+MONGODB_BACKENDS = ("postgresql", "sqlite")
+REDIS_MODES = ("cluster", "single")
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    """The variable's value, one of `choices`; the first when unset."""
+    raw = os.environ.get(name, choices[0])
+    if raw not in choices:
+        raise SystemExit(f"{name}={raw!r}: expected one of {', '.join(choices)}")
+    return raw
+
+
 @dataclass(frozen=True)
 class StackConfig:
     repo: Path
@@ -42,6 +54,11 @@ class StackConfig:
     kafka_secure_port: int = 9094
     # The first of three primaries of the cluster-mode Redis (the next two ports are its others).
     redis_cluster_port: int = 7000
+    # FerretDB's backend: "postgresql" (its indexes serve the queries) or "sqlite" (no server).
+    mongodb_backend: str = "postgresql"
+    postgres_port: int = 5432
+    # The app's Redis: "cluster" (three primaries, as ElastiCache Serverless) or "single".
+    redis_mode: str = "cluster"
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -61,7 +78,15 @@ class StackConfig:
             # Beside the broker's other two: a moved Kafka moves all three.
             kafka_secure_port=_port("MAYACHAT_KAFKA_SECURE_PORT", kafka_port + 2),
             redis_cluster_port=_port("MAYACHAT_REDIS_CLUSTER_PORT", 7000),
+            mongodb_backend=_choice("MAYACHAT_MONGODB_BACKEND", MONGODB_BACKENDS),
+            postgres_port=_port("MAYACHAT_POSTGRES_PORT", 5432),
+            redis_mode=_choice("MAYACHAT_REDIS_MODE", REDIS_MODES),
         )
+
+    @property
+    def app_redis(self) -> str:
+        """The Redis service the functions use: the cluster, or the single node."""
+        return "redis-cluster" if self.redis_mode == "cluster" else "redis"
 
     @property
     def logs_dir(self) -> Path:

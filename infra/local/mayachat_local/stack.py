@@ -11,7 +11,7 @@ from typing import Any
 
 from mayachat_local.config import StackConfig
 from mayachat_local.process import StackError, running_pid, stop
-from mayachat_local.services import SERVICES, Status, build
+from mayachat_local.services import SERVICES, Service, Status, build
 
 _print_lock = threading.Lock()
 
@@ -22,9 +22,25 @@ def say(message: str) -> None:
 
 
 def up(config: StackConfig, names: list[str] | None = None) -> list[Status]:
-    """Start (or reuse) each service; raise StackError naming every one that failed."""
+    """Start (or reuse) each service, and what it requires first; raise StackError naming every
+    one that failed."""
     services = build(config, names)
     started = time.monotonic()
+    required = {name for service in services for name in service.requires}
+    statuses: list[Status] = []
+    for wave in (
+        [s for s in services if s.name in required],
+        [s for s in services if s.name not in required],
+    ):
+        statuses += _ensure_all(wave)
+    update_endpoints(config, {s.name: s.endpoint for s in statuses})
+    say(f"stack ready in {time.monotonic() - started:.1f}s")
+    return statuses
+
+
+def _ensure_all(services: list[Service]) -> list[Status]:
+    if not services:
+        return []
     with ThreadPoolExecutor(max_workers=len(services)) as pool:
         futures = {svc.name: pool.submit(svc.ensure, say) for svc in services}
     statuses, failures = [], []
@@ -35,15 +51,13 @@ def up(config: StackConfig, names: list[str] | None = None) -> list[Status]:
             failures.append(f"{name}: {exc}")
     if failures:
         raise StackError("\n".join(failures))
-    update_endpoints(config, {s.name: s.endpoint for s in statuses})
-    say(f"stack ready in {time.monotonic() - started:.1f}s")
     return statuses
 
 
 def down(config: StackConfig) -> list[str]:
     """Stop exactly the processes whose pid files we wrote; leave reused servers alone."""
     stopped = []
-    for name in SERVICES:
+    for name in reversed(SERVICES):
         if stop(config, name):
             stopped.append(name)
     return stopped
@@ -66,11 +80,14 @@ def update_endpoints(config: StackConfig, entries: dict[str, Any]) -> None:
 
 
 def app_environment(endpoints: dict[str, str]) -> dict[str, str]:
-    """The app's settings variables that point it at the local stack."""
+    """The app's settings variables that point it at the local stack. Its Redis is the
+    cluster when `endpoints` has one (through the cluster client, as in AWS), else the node."""
+    redis_url = endpoints.get("redis-cluster") or endpoints.get("redis")
     env = {
         "KAFKA_BROKERS": endpoints.get("kafka"),
         "MONGODB_URI": endpoints.get("mongodb"),
-        "REDIS_URL": endpoints.get("redis"),
+        "REDIS_URL": redis_url,
+        "REDIS_CLUSTER": str("redis-cluster" in endpoints).lower() if redis_url else None,
         "AWS_ENDPOINT_URL": endpoints.get("aws"),
     }
     return {key: value for key, value in env.items() if value}
@@ -135,6 +152,8 @@ def main(argv: list[str]) -> int:
         return status(config)
     if command == "env":
         endpoints = json.loads(config.endpoints_file.read_text())
+        other_redis = "redis" if config.app_redis == "redis-cluster" else "redis-cluster"
+        endpoints.pop(other_redis, None)  # a test may have started it too
         for key, value in app_environment(endpoints).items():
             say(f"export {key}={value}")
         return 0

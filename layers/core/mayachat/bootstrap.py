@@ -91,11 +91,20 @@ def redis_client() -> Redis:
         **redis_credentials(settings()),
     }
     if settings().redis_cluster:
+        from redis import exceptions as redis_errors
         from redis.cluster import RedisCluster
 
         # Not a Redis subclass, but it serves every command the adapters send (single-slot
-        # keys, scripts, pipelines). It reads the cluster's slot map when it is built.
-        return cast("Redis", RedisCluster.from_url(settings().redis_url, **options))
+        # keys, scripts, pipelines). It reads the cluster's slot map when it is built, and
+        # when no node answers says so with RedisClusterException: as transient as the
+        # ConnectionError behind it, so raised as one (a retryable `unavailable`).
+        try:
+            return cast("Redis", RedisCluster.from_url(settings().redis_url, **options))
+        except redis_errors.RedisClusterException as exc:
+            unreachable = (redis_errors.ConnectionError, redis_errors.TimeoutError)
+            if isinstance(exc.__cause__, unreachable):
+                raise redis_errors.ConnectionError(str(exc)) from exc
+            raise
     from redis import Redis
 
     return Redis.from_url(settings().redis_url, **options)

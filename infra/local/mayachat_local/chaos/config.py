@@ -20,6 +20,7 @@ KAFKA_PORT = 19092
 KAFKA_CONTROLLER_PORT = 19093
 KAFKA_SECURE_PORT = 19094  # its SASL_SSL listener (unused by the harness, but bound)
 MONGODB_PORT = 27117
+POSTGRES_PORT = 15432  # FerretDB's backend
 REDIS_PORT = 16379
 AWS_PORT = 14566
 # Started by the harness itself.
@@ -51,6 +52,11 @@ def chaos_stack(base: StackConfig | None = None) -> StackConfig:
         mongodb_port=MONGODB_PORT,
         redis_port=REDIS_PORT,
         aws_port=AWS_PORT,
+        postgres_port=POSTGRES_PORT,
+        # One primary (with the harness's replica and proxy): the faults it injects are a
+        # node's kill, flush and failover behind one endpoint. The cluster client's own paths
+        # are the cluster tests' (tests/integration/test_redis_cluster.py).
+        redis_mode="single",
     )
 
 
@@ -61,6 +67,7 @@ def owned_ports(config: StackConfig) -> dict[str, int]:
         "kafka-controller": config.kafka_controller_port,
         "kafka-secure": config.kafka_secure_port,
         "mongodb": config.mongodb_port,
+        "postgres": config.postgres_port,
         "redis": config.redis_port,
         "aws": config.aws_port,
         REPLICA: REDIS_REPLICA_PORT,

@@ -24,6 +24,16 @@ class Service(ABC):
     start_timeout: float = 30.0
     on_demand: bool = False  # started only when named (`make up` and `make dev` leave it)
 
+    @property
+    def started_by_default(self) -> bool:
+        """Whether `make up` / `make dev` start it (else only when named or required)."""
+        return not self.on_demand
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """The services that must be up before this one starts."""
+        return ()
+
     def __init__(self, config: StackConfig) -> None:
         self.config = config
 

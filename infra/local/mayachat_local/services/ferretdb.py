@@ -1,4 +1,6 @@
-"""MongoDB wire protocol: FerretDB v1 on SQLite, built from the Go module proxy.
+"""MongoDB wire protocol: FerretDB v1, built from the Go module proxy, on PostgreSQL (the
+default: with the index mirror of services/postgres.py its finds use indexes) or on SQLite
+(`MAYACHAT_MONGODB_BACKEND=sqlite`: no server beside it, but every find scans the collection).
 
 `infra/local/ferretdb` is a ten-line main that embeds FerretDB's `ferretdb` package (see the
 comment there for why not `go install .../cmd/ferretdb`); go.sum pins every module.
@@ -16,6 +18,7 @@ from pymongo.errors import PyMongoError
 
 from mayachat_local.process import StackError, run_checked
 from mayachat_local.services.base import Progress, Service, require
+from mayachat_local.services.postgres import PostgresService
 
 FERRETDB_SOURCES = ("main.go", "go.mod", "go.sum")
 
@@ -27,6 +30,10 @@ class FerretDBService(Service):
     @property
     def port(self) -> int:
         return self.config.mongodb_port
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        return ("postgres",) if self.config.mongodb_backend == "postgresql" else ()
 
     @property
     def endpoint(self) -> str:
@@ -49,6 +56,7 @@ class FerretDBService(Service):
         )
         try:
             client.admin.command("ping")
+            client.admin.command("listDatabases")  # reaches the backend, not only FerretDB
         except PyMongoError:
             return False
         finally:
@@ -85,9 +93,14 @@ class FerretDBService(Service):
         self.config.data_dir(self.name).mkdir(parents=True, exist_ok=True)
 
     def command(self) -> list[str]:
+        if self.config.mongodb_backend == "postgresql":
+            backend = f"-postgresql-url={PostgresService(self.config).endpoint}"
+        else:
+            backend = f"-sqlite-url=file:{self.config.data_dir(self.name)}/"
         return [
             str(self.binary),
             f"-listen-addr={self.config.host}:{self.port}",
-            f"-sqlite-url=file:{self.config.data_dir(self.name)}/",
+            f"-handler={self.config.mongodb_backend}",
+            backend,
             "-log-level=error",  # at warn it logs every unsupported command (endSessions),
         ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import time
@@ -13,12 +12,8 @@ from typing import Any
 import redis
 
 from mayachat_local.process import StackError, run_checked
+from mayachat_local.services.apt import apt_install
 from mayachat_local.services.base import Progress, Service
-
-# Debian's package starts its own redis on 6379 when installed; this policy (the same trick
-# Debian's container images use) keeps apt from starting services, so nothing runs that
-# `make down` would not know about.
-_POLICY_RC = Path("/usr/sbin/policy-rc.d")
 
 
 class RedisService(Service):
@@ -28,6 +23,10 @@ class RedisService(Service):
     @property
     def port(self) -> int:
         return self.config.redis_port
+
+    @property
+    def started_by_default(self) -> bool:
+        return self.config.app_redis == self.name
 
     @property
     def endpoint(self) -> str:
@@ -45,29 +44,8 @@ class RedisService(Service):
             client.close()
 
     def install(self, progress: Progress) -> None:
-        if shutil.which("redis-server"):
-            return
-        if os.geteuid() != 0 or not shutil.which("apt-get"):
-            raise StackError(
-                "redis-server not found: install it (Debian/Ubuntu: "
-                "`sudo apt-get install redis-server`) and retry"
-            )
-        progress("redis: installing Debian's redis-server with apt-get (first run only)")
-        created_policy = not _POLICY_RC.exists()
-        if created_policy:
-            _POLICY_RC.write_text("#!/bin/sh\nexit 101\n")
-            _POLICY_RC.chmod(0o755)
-        try:
-            env = {"DEBIAN_FRONTEND": "noninteractive"}
-            run_checked(["apt-get", "update", "-qq"], what="apt-get update", env=env)
-            run_checked(
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "redis-server"],
-                what="apt-get install redis-server",
-                env=env,
-            )
-        finally:
-            if created_policy:
-                _POLICY_RC.unlink(missing_ok=True)
+        if not shutil.which("redis-server"):
+            apt_install("redis-server", progress)
 
     def prepare(self) -> None:
         self.config.data_dir(self.name).mkdir(parents=True, exist_ok=True)
@@ -121,11 +99,10 @@ def app_url(admin_url: str) -> str:
 class RedisClusterService(RedisService):
     """Redis in cluster mode, as ElastiCache Serverless always is: three primaries (ports
     `redis_cluster_port` to +2) sharing the 16384 slots, no replicas. One process group (a
-    shell waits on the three servers), so `make down` stops them together. Started on demand
-    (the cluster tests), not by `make up`."""
+    shell waits on the three servers), so `make down` stops them together. The functions'
+    Redis by default (`MAYACHAT_REDIS_MODE=single`: the single node instead)."""
 
     name = "redis-cluster"
-    on_demand = True
     nodes = 3
 
     @property

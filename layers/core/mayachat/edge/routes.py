@@ -21,6 +21,7 @@ from mayachat.edge.websocket import (
     default_route,
     disconnect_route,
     frame_route,
+    logger,
 )
 from mayachat.model import Caller, ReceiptKind
 from mayachat.protocol import MarkFrame, PingFrame, SendMessageFrame, SyncFrame, TypingFrame
@@ -98,7 +99,16 @@ def route_functions() -> dict[str, str]:
 def websocket_handler(function: str) -> LambdaHandler:
     """The handler of one route function, its adapters built now (once per cold start)."""
     spec = FUNCTIONS[function]
-    spec.warm()
+    try:
+        spec.warm()
+    except bootstrap.transient_errors() as exc:
+        # A store down at a cold start (the Redis cluster client reads the slot map when
+        # built) must not fail the init: API Gateway would answer every frame with a bare
+        # "Internal server error". The first frame builds again and hears `unavailable`.
+        logger.warning(
+            "cold start without a backing store",
+            extra={"function": function, "error": f"{type(exc).__name__}: {exc}"},
+        )
     if spec.routes == (CONNECT,):
         return connect_route()
     if spec.routes == (DISCONNECT,):
