@@ -137,7 +137,7 @@ openapi: $(STAMP)  ## regenerate docs/openapi.json from the REST app
 # The commit before the profile-driven changes of the send path: "before" in before/after.
 BENCH_BEFORE ?= 5427740
 
-bench: $(STAMP)  ## run the benchmarks (~15 min, quiet machine) and write docs/benchmarks.md
+bench: $(STAMP)  ## run the benchmarks (~30 min, quiet machine) and write docs/benchmarks.md
 	@$(PY) bench/bench_cold_start.py --runs 20 --before $(BENCH_BEFORE)
 	@$(PY) bench/bench_send.py --messages 200 --before $(BENCH_BEFORE)
 	@$(PY) bench/bench_fanout.py --messages 20 --before $(BENCH_BEFORE)
