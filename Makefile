@@ -55,7 +55,7 @@ lint: $(STAMP)  ## ruff, and a syntax check on the machine's default Python
 
 typecheck: $(STAMP)  ## mypy (strict on the core package; each function on its own)
 	@$(PY) -m mypy
-	@$(PY) -m mypy --no-error-summary tests/fakes.py  # the fakes match the ports
+	@$(PY) -m mypy --no-error-summary tests/fakes.py tests/push_fakes.py  # the fakes match the ports
 	@for f in functions/*/app.py; do $(PY) -m mypy --no-error-summary "$$f" || exit 1; done
 
 cfn-lint: $(STAMP)  ## lint template.yaml

@@ -226,16 +226,20 @@ class FakeArchive:
 
 class FakeCursors:
     def __init__(self) -> None:
-        self.positions: dict[tuple[str, str, ReceiptKind], int] = {}
+        self.at: dict[tuple[str, str, ReceiptKind], int] = {}
 
     def position(self, room_id: str, user_id: str, kind: ReceiptKind) -> int | None:
-        return self.positions.get((room_id, user_id, kind))
+        return self.at.get((room_id, user_id, kind))
+
+    def positions(self, room_id: str, user_ids: Sequence[str], kind: ReceiptKind) -> dict[str, int]:
+        found = {u: self.at.get((room_id, u, kind)) for u in user_ids}
+        return {u: seq for u, seq in found.items() if seq is not None}
 
     def advance(self, room_id: str, user_id: str, kind: ReceiptKind, up_to_seq: int) -> bool:
         key = (room_id, user_id, kind)
-        if up_to_seq <= self.positions.get(key, -1):
+        if up_to_seq <= self.at.get(key, -1):
             return False
-        self.positions[key] = up_to_seq
+        self.at[key] = up_to_seq
         return True
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mayachat.fields import ClientMsgId, MessageId, RoomId, Seq, UserId
+from mayachat.model import Message
 
 # The header that carries a room's stable seq on a message record, and the event of a record
 # that carries only that (docs/architecture.md, G2).
@@ -29,6 +30,17 @@ class WireMessage(_Record):
     clientMsgId: ClientMsgId
     content: dict[str, Any]
     createdAt: IsoTime
+
+    def message(self) -> Message:
+        return Message(
+            message_id=self.messageId,
+            room_id=self.roomId,
+            seq=self.seq,
+            sender_id=self.senderId,
+            client_msg_id=self.clientMsgId,
+            content=self.content,
+            created_at=self.createdAt,
+        )
 
 
 class WireReceipt(_Record):

@@ -26,6 +26,9 @@ class Count(StrEnum):
     DUPLICATES_SKIPPED = "DuplicatesSkipped"  # redelivered or resent messages already stored
     DEAD_LETTERED = "DeadLettered"  # records that can never be stored, set aside
     RECORDS_RETRIED = "RecordsRetried"  # records handed back to the mapping for redelivery
+    PUSHES_SENT = "PushesSent"  # notifications handed to SNS for a device
+    PUSHES_SKIPPED = "PushesSkipped"  # a redelivery's pushes that had been sent already
+    DEVICES_PRUNED = "DevicesPruned"  # devices forgotten: their endpoint disabled or invalid
 
 
 class Timing(StrEnum):

@@ -133,16 +133,7 @@ class Persister:
                 mark = WireStable.model_validate_json(record.value)
                 return StableMark(mark.roomId, mark.stableSeq)
             if record.topic == self.messages_topic:
-                wire = WireMessage.model_validate_json(record.value)
-                return Message(
-                    message_id=wire.messageId,
-                    room_id=wire.roomId,
-                    seq=wire.seq,
-                    sender_id=wire.senderId,
-                    client_msg_id=wire.clientMsgId,
-                    content=wire.content,
-                    created_at=wire.createdAt,
-                )
+                return WireMessage.model_validate_json(record.value).message()
             if record.topic == self.events_topic:
                 receipt = WireReceipt.model_validate_json(record.value)
                 return Receipt(

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from mayachat.limits import Admission, Buckets
 from mayachat.model import Cursor, Message, Receipt, ReceiptKind, Room, RoomStats
+from mayachat.push import Device, Notification, PushPreferences
 
 
 class ConnectionRegistry(Protocol):
@@ -160,6 +161,10 @@ class MessageArchive(Protocol):
 class Cursors(Protocol):
     def position(self, room_id: str, user_id: str, kind: ReceiptKind) -> int | None: ...
 
+    def positions(self, room_id: str, user_ids: Sequence[str], kind: ReceiptKind) -> dict[str, int]:
+        """The cursors of those who have one, in one round trip."""
+        ...
+
     def advance(self, room_id: str, user_id: str, kind: ReceiptKind, up_to_seq: int) -> bool:
         """Move the cursor forward to `up_to_seq`; False (and no change) if not forward."""
         ...
@@ -305,3 +310,68 @@ class RoomWrites(Protocol):
     ) -> Room | None: ...
 
     def set_roles(self, room_id: str, roles: Mapping[str, str], version: int) -> Room | None: ...
+
+
+# -- push notifications (mayachat.push, mayachat.notify) -----------------------------------
+
+
+class DeviceRegistry(Protocol):
+    """The users' devices. A push token is one device's of one user: registering it again,
+    from whichever user or device, moves it (a phone signed in as someone else)."""
+
+    def register(self, device: Device) -> Device:
+        """Store it (replacing this device's earlier token); the device as stored, with the
+        endpoint of its token when one was made already."""
+        ...
+
+    def of_users(self, user_ids: Sequence[str]) -> dict[str, list[Device]]: ...
+
+    def remove(self, user_id: str, device_id: str) -> bool: ...
+
+    def set_endpoint(self, device: Device, endpoint: str) -> None: ...
+
+    def forget(self, device: Device) -> None:
+        """Its endpoint is disabled or invalid (the app was removed, the token expired)."""
+        ...
+
+
+class PushPreferenceStore(Protocol):
+    def of_users(self, user_ids: Sequence[str]) -> dict[str, PushPreferences]: ...
+
+    def set_preview(self, user_id: str, show: bool) -> None: ...
+
+    def mute(self, user_id: str, room_id: str, until: datetime | None) -> None: ...
+
+    def unmute(self, user_id: str, room_id: str) -> None: ...
+
+
+class PushOutcome(StrEnum):
+    SENT = "sent"
+    GONE = "gone"  # the endpoint is disabled or invalid: forget the device
+
+
+class PushThrottled(Exception):
+    """The push service refused for now (throttled, briefly down): send again later."""
+
+
+class PushSender(Protocol):
+    def endpoint(self, device: Device) -> str:
+        """The push endpoint of the device's token, made if needed (idempotent per token).
+        LookupError: this deployment does not push to the device's platform."""
+        ...
+
+    def send(self, endpoint: str, device: Device, notification: Notification) -> PushOutcome:
+        """Raises PushThrottled when it may work later."""
+        ...
+
+
+class PushLedger(Protocol):
+    """Which (message, device) pushes were sent: a redelivered batch sends none twice."""
+
+    def claim(self, message_id: str, device: Device) -> bool:
+        """True if this push is this caller's to send (never claimed before)."""
+        ...
+
+    def release(self, message_id: str, device: Device) -> None:
+        """The claimed push was not sent (a transient failure): the redelivery may send it."""
+        ...

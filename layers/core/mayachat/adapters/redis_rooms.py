@@ -4,6 +4,7 @@ it can be rebuilt from MongoDB or may expire."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from redis import Redis
@@ -86,6 +87,13 @@ class RedisCursors:
     def position(self, room_id: str, user_id: str, kind: ReceiptKind) -> int | None:
         raw = self._redis.hget(keys.cursor(room_id, user_id), kind.value)
         return int(raw) if raw is not None else None
+
+    def positions(self, room_id: str, user_ids: Sequence[str], kind: ReceiptKind) -> dict[str, int]:
+        pipe = self._redis.pipeline(transaction=False)  # one slot: the room's hash tag
+        for user_id in user_ids:
+            pipe.hget(keys.cursor(room_id, user_id), kind.value)
+        found = pipe.execute() if user_ids else []
+        return {u: int(v) for u, v in zip(user_ids, found, strict=True) if v is not None}
 
     def advance(self, room_id: str, user_id: str, kind: ReceiptKind, up_to_seq: int) -> bool:
         moved = self._advance(
