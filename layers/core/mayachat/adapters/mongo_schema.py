@@ -11,6 +11,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
+from pymongo.errors import OperationFailure
 
 from mayachat.model import Message, Room, RoomType
 
@@ -29,6 +30,15 @@ SEQ_BLOCKS = "room_seq_blocks"
 CURSORS = "room_cursors"
 
 
+PUSH_DEVICES = "push_devices"  # one per push token: mayachat.adapters.mongo_push
+
+
+PUSH_PREFERENCES = "push_preferences"  # one per user
+
+
+PUSH_SENT = "push_sent"  # one per (message, device) push: a redelivery sends none twice
+
+
 # (collection, keys, options): every index the system relies on.
 INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
     (
@@ -39,7 +49,14 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
     (ROOMS, [("members", ASCENDING)], {"name": "members"}),
     (SEQ_BLOCKS, [("roomId", ASCENDING), ("block", DESCENDING)], {"name": "room_block"}),
     (CURSORS, [("userId", ASCENDING), ("roomId", ASCENDING)], {"name": "user_room"}),
+    (PUSH_DEVICES, [("userId", ASCENDING), ("deviceId", ASCENDING)], {"name": "user_device"}),
+    # MongoDB drops a push's record after a week (a redelivery comes within hours at most);
+    # FerretDB v1 has no TTL indexes: there the index is made without, and records stay.
+    (PUSH_SENT, [("sentAt", ASCENDING)], {"name": "sent_ttl", "expireAfterSeconds": 7 * 86400}),
 ]
+
+
+NOT_IMPLEMENTED = 238  # FerretDB's answer to an index option it lacks
 
 
 # Indexes of earlier versions that must go. `sender_client_msg_unique` made a clientMsgId
@@ -52,7 +69,13 @@ def ensure_indexes(db: Database[Document]) -> None:
     """Create the indexes and drop retired ones; a no-op when done. One at a time: FerretDB
     v1 drops the connection when a multi-index createIndexes names indexes that exist."""
     for collection, keys, options in INDEXES:
-        db[collection].create_index(keys, **options)
+        try:
+            db[collection].create_index(keys, **options)
+        except OperationFailure as exc:
+            if exc.code != NOT_IMPLEMENTED or "expireAfterSeconds" not in options:
+                raise
+            kept = {k: v for k, v in options.items() if k != "expireAfterSeconds"}
+            db[collection].create_index(keys, **kept)
     for collection, name in RETIRED_INDEXES:
         if name in db[collection].index_information():
             db[collection].drop_index(name)
