@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from mayachat.limits import Limits
     from mayachat.membership import Rooms
     from mayachat.model import Message
+    from mayachat.notify import Notifier
     from mayachat.persistence import Persister
     from mayachat.ports import ChatReads, DeadLetters, EventLog, LogPosition, LogRecord, RateLimiter
+    from mayachat.push_settings import PushSettings
     from mayachat.room_admin import RoomAdmin
 
 
@@ -350,6 +352,40 @@ def persister() -> Persister:
     )
 
 
+@cache
+def notifier() -> Notifier:
+    import boto3
+
+    from mayachat.adapters.mongo_push import MongoDevices, MongoPushLedger, MongoPushPreferences
+    from mayachat.adapters.redis_connections import RedisConnectionRegistry
+    from mayachat.adapters.redis_rooms import RedisCursors
+    from mayachat.adapters.sns_push import SnsPushSender
+    from mayachat.notify import Notifier
+    from mayachat.push import Platform
+
+    s = settings()
+    db = indexed_database()
+    applications = {
+        Platform.FCM: s.push_fcm_application_arn,
+        Platform.APNS: s.push_apns_application_arn,
+        Platform.APNS_SANDBOX: s.push_apns_sandbox_application_arn,
+    }
+    return Notifier(
+        messages_topic=s.kafka_topic_chat_messages,
+        reads=chat_reads(),
+        connections=RedisConnectionRegistry(redis_client()),
+        cursors=RedisCursors(redis_client()),
+        devices=MongoDevices(db),
+        preferences=MongoPushPreferences(db),
+        sender=SnsPushSender(
+            boto3.client("sns", region_name=s.aws_region),
+            {platform: arn for platform, arn in applications.items() if arn},
+        ),
+        ledger=MongoPushLedger(db),
+        metrics=metrics(),
+    )
+
+
 def dead_letters() -> DeadLetters:
     s = settings()
     if s.dead_letter_queue_url:
@@ -396,6 +432,15 @@ def room_admin() -> RoomAdmin:
         # None where no WebSocket API is configured (`make room` on the command line).
         delivery() if settings().websocket_management_endpoint else None,
     )
+
+
+@cache
+def push_settings() -> PushSettings:
+    from mayachat.adapters.mongo_push import MongoDevices, MongoPushPreferences
+    from mayachat.push_settings import PushSettings
+
+    db = indexed_database()
+    return PushSettings(MongoDevices(db), MongoPushPreferences(db), chat_reads())
 
 
 # -- MongoDB on first use (route functions) ---------------------------------------------------

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from mayachat import bootstrap
 from mayachat.errors import ChatError, ErrorCode, Forbidden, Invalid, NotFound
 from mayachat.metrics import Count
-from mayachat.rest import messages, rooms
+from mayachat.rest import messages, push, rooms
 
 CHAT_ERROR_STATUS = {
     ErrorCode.NOT_A_MEMBER: 404,
@@ -37,6 +37,7 @@ def create_app() -> FastAPI:
     )
     app.include_router(messages.router)
     app.include_router(rooms.router)
+    app.include_router(push.router)
 
     @app.get("/health", tags=["health"], summary="Liveness")
     def health() -> dict[str, str]:

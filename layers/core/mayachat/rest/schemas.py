@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mayachat.fields import MessageId, RoomId, Seq, UserId
 from mayachat.model import Message, Room
+from mayachat.push import Device, PushPreferences
 from mayachat.room_admin import RoomListing
 
 
@@ -159,3 +160,65 @@ class RoomsOut(BaseModel):
     nextCursor: str | None = Field(
         default=None, description="pass as `cursor` for the next page; null on the last one"
     )
+
+
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+# FCM registration tokens and APNs device tokens (hex) are both within this.
+PUSH_TOKEN_PATTERN = r"^[A-Za-z0-9_.:-]{8,4096}$"  # noqa: S105 - a pattern, not a secret
+
+
+class DeviceIn(Body):
+    platform: Literal["FCM", "APNS", "APNS_SANDBOX"]
+    token: Annotated[str, Field(pattern=PUSH_TOKEN_PATTERN)]
+
+
+class DeviceOut(BaseModel):
+    deviceId: str
+    platform: str
+    # The token's end only: enough for the user to tell devices apart, not to reuse it.
+    tokenEnd: str
+
+    @classmethod
+    def of(cls, device: Device) -> DeviceOut:
+        return cls(
+            deviceId=device.device_id, platform=device.platform.value, tokenEnd=device.token[-6:]
+        )
+
+
+class DevicesOut(BaseModel):
+    devices: list[DeviceOut]
+
+
+class PushPreferencesIn(Body):
+    showPreview: bool
+
+
+class MutedRoomOut(BaseModel):
+    roomId: str
+    until: datetime | None = Field(description="null: muted until unmuted")
+
+
+class PushPreferencesOut(BaseModel):
+    showPreview: bool
+    mutedRooms: list[MutedRoomOut]
+
+    @classmethod
+    def of(cls, preferences: PushPreferences) -> PushPreferencesOut:
+        return cls(
+            showPreview=preferences.show_preview,
+            mutedRooms=[
+                MutedRoomOut(roomId=r, until=u) for r, u in sorted(preferences.muted.items())
+            ],
+        )
+
+
+class MuteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # not strict: `until` is an ISO string in JSON
+
+    until: datetime | None = None
+
+    @model_validator(mode="after")
+    def _aware(self) -> MuteIn:
+        if self.until is not None and self.until.tzinfo is None:
+            raise ValueError("until: give a time zone (e.g. 2026-12-24T18:00:00Z)")
+        return self
