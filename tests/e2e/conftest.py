@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
@@ -44,8 +45,29 @@ def persist(stack_endpoints: dict[str, str]) -> Iterator[LocalEventSourceMapping
         groups[f"PersistFunction.{mapping}"] = group = unique(f"e2e-{mapping}")
         start_group_at_end(group, topic)
     env = {**function_environment(stack_endpoints), **E2E_ENV}
-    with run_in_thread(LocalEventSourceMappings(TEMPLATE, env, group_ids=groups)) as esm:
+    persist_only = LocalEventSourceMappings(TEMPLATE, env, only=list(groups), group_ids=groups)
+    with run_in_thread(persist_only) as esm:
         yield esm
+
+
+@pytest.fixture(scope="module")
+def notify(stack_endpoints: dict[str, str]) -> Iterator[LocalEventSourceMappings]:
+    """The notify function on its mapping (a fresh group from the topic's end): pushes to
+    offline members, recorded by the local SNS (mayachat_local.devtools.pushes)."""
+    from tests.integration.esm_support import unique
+    from tests.integration.test_esm_persist import start_group_at_end
+
+    group = unique("e2e-notify")
+    start_group_at_end(group, "chat-messages")
+    env = {**function_environment(stack_endpoints), **E2E_ENV}
+    esm = LocalEventSourceMappings(
+        TEMPLATE,
+        env,
+        only=["NotifyFunction.ChatMessages"],
+        group_ids={"NotifyFunction.ChatMessages": group},
+    )
+    with run_in_thread(esm) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -159,6 +181,17 @@ def rest_api(
     }
     with run_in_thread(LocalHttpApi(TEMPLATE, port=0, env_overrides=env)) as api:
         yield api
+
+
+@pytest.fixture
+def http(rest_api: LocalHttpApi) -> Iterator[httpx.Client]:
+    """A client of the REST function over HTTP."""
+    with httpx.Client(base_url=rest_api.url, timeout=20) as client:
+        yield client
+
+
+def bearer(user: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint(user)}"}
 
 
 @pytest.fixture

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from mayachat_local.devtools.devauth import mint
-from mayachat_local.http_api.server import LocalHttpApi
-from tests.e2e.conftest import Client
+from tests.e2e.conftest import Client, bearer
 
 Phone = Callable[[str], Client]
 ALLOWED, NOT_A_MEMBER = "allowed", "not_a_member"
@@ -34,16 +32,6 @@ MATRIX = {
 class Room:
     room_id: str
     people: dict[str, str]  # role -> user id
-
-
-@pytest.fixture
-def http(rest_api: LocalHttpApi) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=rest_api.url, timeout=20) as client:
-        yield client
-
-
-def bearer(user: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint(user)}"}
 
 
 def group(http: httpx.Client, users: Callable[[str], str]) -> Room:

@@ -1,6 +1,7 @@
 """The web demo (served by the local HTTP API only) in a real browser: Debian's chromium,
 driven by Playwright. Two pages, two users: create a room, chat both ways, typing, a read
-tick, and a dropped socket that reconnects and syncs what it missed.
+tick, a dropped socket that reconnects and syncs what it missed, and a user away who sees
+the pushes their phone would have shown.
 
 Screenshots: .local/test-artifacts/web-demo-*.png."""
 
@@ -164,5 +165,41 @@ def test_two_users_chat_in_the_browser(
             print(page.url, "log:", page.locator("#log").text_content(), "errors:", errors)
             page.screenshot(path=artifacts / f"web-demo-failed-{context.pages.index(page)}.png")
         raise
+    finally:
+        context.close()
+
+
+def test_a_user_away_sees_the_pushes_their_phone_would_have_shown(
+    demo_api: LocalHttpApi, notify: Any, browser: Any, users: Any, artifacts: Path
+) -> None:
+    alice, bob = users("alice"), users("bob")
+    context = browser.new_context(viewport={"width": 1200, "height": 640})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page_a, page_b = context.new_page(), context.new_page()
+        _sign_in(page_a, demo_api.url, alice)
+        _sign_in(page_b, demo_api.url, bob)
+        page_a.select_option("#new-type", "direct")
+        page_a.fill("#new-members", bob)
+        page_a.click("#create")
+        page_a.wait_for_selector("#room:not([hidden])")
+
+        page_b.click("#away")  # the socket closes and stays closed
+        page_b.wait_for_selector('#status[data-state="away"]')
+        page_a.fill("#text", "dinner at eight?")
+        page_a.press("#text", "Enter")
+        _message(page_a, "dinner at eight?", mine=True).and_(
+            page_a.locator("[data-seq]")
+        ).wait_for()
+        push = page_b.locator("#pushes .push", has_text="dinner at eight?")
+        push.wait_for()
+        assert alice in push.locator(".title").text_content()
+        page_b.screenshot(path=artifacts / "web-demo-6-bob-push.png")
+
+        page_b.click("#away")  # back: connect, then sync what came meanwhile
+        page_b.wait_for_selector('#status[data-state="online"]')
+        page_b.locator(".room").first.click()
+        _message(page_b, "dinner at eight?").wait_for()
+        assert page_b.locator("#pushes .push").count() == 1
     finally:
         context.close()

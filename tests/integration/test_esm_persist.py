@@ -83,7 +83,7 @@ def persist(
         **function_environment({**endpoints, "aws": aws_endpoint}),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
-    esm = LocalEventSourceMappings(TEMPLATE, env, group_ids=groups, backoff=FAST)
+    esm = LocalEventSourceMappings(TEMPLATE, env, only=list(groups), group_ids=groups, backoff=FAST)
     with run_in_thread(esm):
         yield esm
 

@@ -36,7 +36,19 @@ def template(**event: Any) -> dict[str, Any]:
 
 def test_the_real_template_declares_one_mapping_per_topic() -> None:
     specs = read_mappings(load_template(ROOT / "template.yaml"))
-    assert sorted(specs) == ["PersistFunction.ChatMessages", "PersistFunction.StateEvents"]
+    assert sorted(specs) == [
+        "NotifyFunction.ChatMessages",
+        "PersistFunction.ChatMessages",
+        "PersistFunction.StateEvents",
+    ]
+    notify = specs["NotifyFunction.ChatMessages"]
+    # Its own group (pushes never hold up persistence), new messages only, a bounded retry.
+    assert (notify.topic, notify.group_id, notify.auto_offset_reset) == (
+        "chat-messages",
+        "mayachat-notify",
+        "latest",
+    )
+    assert (notify.max_retries, notify.report_item_failures) == (5, True)
     messages = specs["PersistFunction.ChatMessages"]
     assert (messages.function, messages.topic, messages.group_id) == (
         "PersistFunction",

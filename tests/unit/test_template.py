@@ -35,6 +35,8 @@ EVENTS = REPO / "tests" / "events"
 _REDIS = {"RedisSecretReadPolicy"}
 EXPECTED_POLICIES = {
     "WsAuthorizerFunction": set(),
+    # Rooms, devices and the pushes-sent ledger; who is online.
+    "NotifyFunction": _REDIS | {"MongoSecretReadPolicy"},
     "WsConnectFunction": _REDIS,
     "WsDisconnectFunction": _REDIS,
     "WsSendMessageFunction": _REDIS
@@ -179,14 +181,21 @@ def test_vpc_for_everything_but_the_authorizer(functions: dict[str, dict[str, An
 def test_msk_permissions_cover_exactly_the_mapped_topics_and_groups(
     template: dict[str, Any],
 ) -> None:
-    mappings = read_mappings(template).values()
-    statements = props(template["Resources"]["PersistFunction"])["Policies"][1]["Statement"]
-    read = next(s for s in statements if "kafka-cluster:ReadData" in s.get("Action", []))
-    group = next(s for s in statements if "kafka-cluster:AlterGroup" in s.get("Action", []))
-    topics = {r["Fn::Sub"][0].rsplit("/", 1)[1] for r in read["Resource"]}
-    groups = {r["Fn::Sub"][0].rsplit("/", 1)[1] for r in group["Resource"]}
-    assert topics == {m.topic for m in mappings}
-    assert groups == {m.group_id for m in mappings}
+    for function in ("PersistFunction", "NotifyFunction"):
+        mappings = [m for m in read_mappings(template).values() if m.function == function]
+        (statements,) = [
+            p["Statement"]
+            for p in props(template["Resources"][function])["Policies"]
+            if "Statement" in p
+        ]
+        read = next(s for s in statements if "kafka-cluster:ReadData" in s.get("Action", []))
+        group = next(s for s in statements if "kafka-cluster:AlterGroup" in s.get("Action", []))
+        resources = [read["Resource"]] if "Fn::Sub" in read["Resource"] else read["Resource"]
+        topics = {r["Fn::Sub"][0].rsplit("/", 1)[1] for r in resources}
+        resources = [group["Resource"]] if "Fn::Sub" in group["Resource"] else group["Resource"]
+        groups = {r["Fn::Sub"][0].rsplit("/", 1)[1] for r in resources}
+        assert topics == {m.topic for m in mappings}, function
+        assert groups == {m.group_id for m in mappings}, function
     for event in props(template["Resources"]["PersistFunction"])["Events"].values():
         p = event["Properties"]
         assert p["Stream"] == {"Ref": "MskClusterArn"}
@@ -287,7 +296,14 @@ def test_the_sam_transform_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
         for name, r in resources.items()
         if r["Type"] == "AWS::Lambda::EventSourceMapping"
     }
-    assert set(esm) == {"PersistFunctionChatMessages", "PersistFunctionStateEvents"}
+    assert set(esm) == {
+        "PersistFunctionChatMessages",
+        "PersistFunctionStateEvents",
+        "NotifyFunctionChatMessages",
+    }
+    assert esm["NotifyFunctionChatMessages"]["AmazonManagedKafkaEventSourceConfig"] == {
+        "ConsumerGroupId": "mayachat-notify"
+    }
     assert esm["PersistFunctionChatMessages"]["AmazonManagedKafkaEventSourceConfig"] == {
         "ConsumerGroupId": "mayachat-persist"
     }
@@ -423,6 +439,7 @@ SAMPLES = {
     "ws_ping.json": "APIGatewayWebSocketMessageEventModel",
     "ws_default.json": "APIGatewayWebSocketMessageEventModel",
     "persist_msk.json": "KafkaMskEventModel",
+    "notify_msk.json": "KafkaMskEventModel",
     "rest_api_get_rooms.json": "APIGatewayProxyEventV2Model",
     "rest_api_health.json": "APIGatewayProxyEventV2Model",
 }
@@ -448,7 +465,8 @@ def test_the_msk_sample_holds_valid_log_records() -> None:
     from mayachat.log_schema import WireMessage, WireReceipt
 
     event = json.loads((EVENTS / "persist_msk.json").read_text())
-    topics = {r.topic for r in read_mappings(load_template(TEMPLATE)).values()}
+    mappings = read_mappings(load_template(TEMPLATE)).values()
+    topics = {m.topic for m in mappings if m.function == "PersistFunction"}
     records = [r for batch in event["records"].values() for r in batch]
     assert {r["topic"] for r in records} == topics
     for record in records:

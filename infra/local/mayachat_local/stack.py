@@ -101,9 +101,12 @@ def function_environment(endpoints: dict[str, str]) -> dict[str, str]:
     reached as the functions' own ACL user (services/redis.py), as in AWS.
     """
     from mayachat_local.devtools.devauth import auth_environment
+    from mayachat_local.services.moto import push_environment
     from mayachat_local.services.redis import app_url
 
     app = app_environment(endpoints)
+    if "aws" in endpoints:
+        app.update(push_environment())
     if "REDIS_URL" in app:
         app["REDIS_URL"] = app_url(app["REDIS_URL"])
     return {

@@ -4,6 +4,7 @@ gateway, so the REST function runs locally exactly as in Lambda (Mangum and all)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -50,7 +51,8 @@ class LocalHttpApi:
         websocket_url: str | None = None,
     ) -> None:
         """`demo` adds the local-only web demo under /demo/ (static page, POST /demo/token
-        minting dev tokens, GET /demo/config naming `websocket_url` and this API's URL)."""
+        minting dev tokens, GET /demo/config naming `websocket_url` and this API's URL,
+        GET /demo/pushes?token= listing what the local SNS recorded for a device)."""
         self.demo = demo
         self.websocket_url = websocket_url
         self.template_path = Path(template_path)
@@ -122,6 +124,8 @@ class LocalHttpApi:
             return HttpResponse(308, b"", [("location", "/demo/")])
         if path == "/demo/token" and request.method == "POST":
             return self._demo_token(request.body)
+        if path == "/demo/pushes" and request.method == "GET":
+            return self._demo_pushes(request)
         if path == "/demo/config" and request.method == "GET":
             config = {"websocket": self.websocket_url, "rest": self.url}
             return HttpResponse(200, json.dumps(config).encode(), list(_JSON))
@@ -134,6 +138,23 @@ class LocalHttpApi:
         kind = _DEMO_TYPES.get(file.suffix, "application/octet-stream")
         body = file.read_bytes() if request.method == "GET" else b""
         return HttpResponse(200, body, [("content-type", kind), ("cache-control", "no-store")])
+
+    def _demo_pushes(self, request: HttpRequest) -> HttpResponse:
+        """What the local AWS server recorded for a device token (moto: /moto-api)."""
+        from urllib.parse import parse_qs, urlsplit
+
+        from mayachat_local.devtools.pushes import pushes
+
+        token = parse_qs(urlsplit(request.target).query).get("token", [""])[0]
+        aws = self.env_overrides.get("AWS_ENDPOINT_URL")
+        if not token or not aws:
+            return HttpResponse(422, b'{"message":"?token= and a local AWS server"}', list(_JSON))
+        try:
+            found = [dataclasses.asdict(p) for p in pushes(aws, token)]
+        except OSError as exc:
+            message = {"message": f"the local AWS server did not answer: {exc}"}
+            return HttpResponse(503, json.dumps(message).encode(), list(_JSON))
+        return HttpResponse(200, json.dumps(found).encode(), list(_JSON))
 
     @staticmethod
     def _demo_token(body: bytes) -> HttpResponse:

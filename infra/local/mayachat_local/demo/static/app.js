@@ -14,6 +14,8 @@ const state = {
   openRoom: null,
   typingSent: false,
   typingTimer: null,
+  away: false,      // the socket closed on purpose: messages arrive as pushes
+  pushToken: null,  // this page's device token (a stand-in FCM token)
 };
 
 // For tests and experiments: while true, the page stays disconnected after a drop.
@@ -66,8 +68,60 @@ async function signIn(user) {
   $("#me").textContent = state.me;
   $("#create").disabled = false;
   $("#drop").disabled = false;
+  $("#away").disabled = false;
+  await registerDevice();
   await loadRooms();
   connect();
+}
+
+// ---------------------------------------------------------------- pushes
+// The page registers itself as a device, as a phone does at every start (PUT /api/devices);
+// the local SNS records each push to its token instead of calling FCM, and the panel shows
+// them: what the phone would have shown while its user was away.
+async function registerDevice() {
+  state.pushToken = `web-demo-${state.me.replace(/[^A-Za-z0-9_.:-]/g, "_")}`;
+  await api("PUT", "/api/devices/web-demo", { platform: "FCM", token: state.pushToken });
+  $("#push-panel").hidden = false;
+  setInterval(showPushes, 1500);
+}
+
+async function showPushes() {
+  const res = await fetch(`/demo/pushes?token=${encodeURIComponent(state.pushToken)}`);
+  if (!res.ok) return;
+  const pushes = await res.json();
+  const list = $("#pushes");
+  if (list.children.length === pushes.length) return;
+  list.replaceChildren(...pushes.reverse().map((p) => {
+    const li = document.createElement("li");
+    li.className = "push";
+    const title = document.createElement("div");
+    title.className = "title";
+    title.textContent = p.title;
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = p.badge;
+    title.append(badge);
+    const body = document.createElement("div");
+    body.textContent = p.body;
+    li.append(title, body);
+    li.onclick = () => state.rooms.has(p.data.roomId) && openRoom(p.data.roomId);
+    return li;
+  }));
+}
+
+function toggleAway() {
+  state.away = !state.away;
+  window.demo.holdReconnect = state.away;
+  $("#away").textContent = state.away ? "come back" : "go away";
+  $("#drop").disabled = state.away;
+  if (state.away) {
+    const ws = state.ws;
+    state.ws = null; // no reconnect: this close is on purpose
+    ws?.close(1000, "away");
+    setStatus("away", "away: pushes only");
+  } else {
+    connect(); // then sync, as after any reconnect
+  }
 }
 
 async function loadRooms() {
@@ -114,6 +168,8 @@ function connect() {
   ws.onopen = () => {
     state.attempt = 0;
     setStatus("online", "online");
+    // Rooms made while away (a push may name one) and fresh unread counts.
+    loadRooms().catch((e) => log(String(e)));
     for (const [roomId, room] of state.rooms) {
       if (room.loaded) sync(roomId);
       for (const [cmid, p] of room.pending) sendFrame(messageFrame(roomId, cmid, p.text));
@@ -385,3 +441,4 @@ $("#composer").onsubmit = (e) => {
 };
 $("#text").oninput = () => setTyping($("#text").value.length > 0);
 $("#drop").onclick = dropConnection;
+$("#away").onclick = toggleAway;
