@@ -18,6 +18,7 @@ ORDER = [
     "rest",
     "flood",
     "cold_burst",
+    "notify",
 ]
 
 

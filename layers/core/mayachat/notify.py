@@ -10,9 +10,12 @@ a warning: persist, reading the same log, dead-letters it (one dead letter per r
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import Enum, auto
 
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
@@ -44,6 +47,14 @@ from mayachat.push import (
 logger = Logger(child=True)
 
 
+class _Sent(Enum):
+    SENT = auto()
+    ALREADY = auto()  # claimed by an earlier delivery of the record: not sent twice
+    PRUNED = auto()  # the endpoint is disabled: the device is forgotten
+    THROTTLED = auto()  # released, for the record's redelivery
+    UNSUPPORTED = auto()  # no platform application for the device's platform
+
+
 @dataclass
 class Notifier:
     messages_topic: str
@@ -56,24 +67,63 @@ class Notifier:
     ledger: PushLedger
     metrics: Metrics
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    workers: int = 8  # pushes in flight at once, per invocation
+    _executor: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def notify(self, records: list[IncomingRecord]) -> list[Outcome]:
-        outcomes = []
-        for record in records:
+        """Every push of the batch is decided first, then sent a few at a time (each is a
+        ledger insert and an SNS call: I/O the threads overlap)."""
+        outcomes: list[Outcome] = []
+        pushes: list[tuple[int, Message, Device, Notification]] = []
+        for i, record in enumerate(records):
             message = self._message(record)
-            if isinstance(message, Outcome):
-                outcomes.append(message)
-                continue
-            try:
-                self._notify(message)
-            except PushThrottled as exc:
-                logger.warning(
-                    "push to retry", extra={"messageId": message.message_id, "error": str(exc)}
-                )
-                outcomes.append(Outcome.RETRY)
-            else:
-                outcomes.append(Outcome.DONE)
+            outcomes.append(message if isinstance(message, Outcome) else Outcome.DONE)
+            if isinstance(message, Message):
+                pushes += [(i, message, d, n) for d, n in self._pushes(message)]
+        pushes = self._with_endpoints(pushes)
+        sent = self._pool().map(lambda push: self._send(*push[1:]), pushes)
+        for (i, message, device, _), result in zip(pushes, sent, strict=True):
+            self._count(result, message, device)
+            if result is _Sent.THROTTLED:
+                outcomes[i] = Outcome.RETRY  # redelivered alone; its sent pushes are not resent
         return outcomes
+
+    def _with_endpoints(
+        self, pushes: list[tuple[int, Message, Device, Notification]]
+    ) -> list[tuple[int, Message, Device, Notification]]:
+        """A new device's endpoint is made once, before its pushes go out together (a
+        failure here is left to its push to meet and answer)."""
+        made: dict[str, str] = {}
+        for _, _, device, _ in pushes:
+            if device.endpoint is None and device.token not in made:
+                with contextlib.suppress(PushThrottled, LookupError):
+                    made[device.token] = self._endpoint(device)
+        return [
+            (i, m, replace(d, endpoint=made.get(d.token, d.endpoint)), n) for i, m, d, n in pushes
+        ]
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="push")
+        return self._executor
+
+    def _count(self, result: _Sent, message: Message, device: Device) -> None:
+        """Metrics and logs, on the invocation's own thread."""
+        where = {"messageId": message.message_id, "deviceId": device.device_id}
+        if result is _Sent.SENT:
+            self.metrics.count(Count.PUSHES_SENT)
+        elif result is _Sent.ALREADY:
+            self.metrics.count(Count.PUSHES_SKIPPED)
+        elif result is _Sent.PRUNED:
+            self.metrics.count(Count.DEVICES_PRUNED)
+            logger.info("device pruned", extra={**where, "userId": device.user_id})
+        elif result is _Sent.THROTTLED:
+            logger.warning("push to retry", extra=where)
+        else:
+            logger.warning(
+                "push not sent: no platform application",
+                extra={**where, "platform": device.platform},
+            )
 
     def _message(self, record: IncomingRecord) -> Message | Outcome:
         if record.topic != self.messages_topic or _event(record) == STABLE_EVENT:
@@ -88,10 +138,10 @@ class Notifier:
             return Outcome.DONE
         return wire.message()
 
-    def _notify(self, message: Message) -> None:
+    def _pushes(self, message: Message) -> list[tuple[Device, Notification]]:
         room = self.reads.room(message.room_id)
         if room is None:
-            return  # the room is gone: nobody to wake
+            return []  # the room is gone: nobody to wake
         others = [m for m in room.members if m != message.sender_id]
         online = self.connections.connections_of(others)
         # A member who went offline since the message was sent, but whose phone confirmed
@@ -99,38 +149,30 @@ class Notifier:
         delivered = self.cursors.positions(room.room_id, others, ReceiptKind.DELIVERED)
         offline = [m for m in others if not online.get(m) and delivered.get(m, 0) < message.seq]
         if not offline:
-            return
+            return []
         preferences = self.preferences.of_users(offline)
         devices = self.devices.of_users(offline)
-        now = self.clock()
-        for user in recipients(message, room, online, preferences, devices, now):
+        pushes = []
+        for user in recipients(message, room, online, preferences, devices, self.clock()):
             prefs = preferences.get(user) or PushPreferences()
             notification = notification_for(message, room, prefs, self._badge(user, message))
-            for device in devices[user]:
-                self._send(message, device, notification)
+            pushes += [(device, notification) for device in devices[user]]
+        return pushes
 
-    def _send(self, message: Message, device: Device, notification: Notification) -> None:
+    def _send(self, message: Message, device: Device, notification: Notification) -> _Sent:
+        """One push, claimed first (a worker thread: no metrics or logs here)."""
         if not self.ledger.claim(message.message_id, device):
-            self.metrics.count(Count.PUSHES_SKIPPED)
-            return
+            return _Sent.ALREADY
         try:
             endpoint = device.endpoint or self._endpoint(device)
             outcome = self.sender.send(endpoint, device, notification)
-        except PushThrottled:
+        except (PushThrottled, LookupError) as exc:
             self.ledger.release(message.message_id, device)
-            raise
-        except LookupError as exc:
-            self.ledger.release(message.message_id, device)
-            logger.warning("push not sent", extra={"deviceId": device.device_id, "error": str(exc)})
-            return
+            return _Sent.THROTTLED if isinstance(exc, PushThrottled) else _Sent.UNSUPPORTED
         if outcome is PushOutcome.GONE:
             self.devices.forget(device)
-            self.metrics.count(Count.DEVICES_PRUNED)
-            logger.info(
-                "device pruned", extra={"userId": device.user_id, "deviceId": device.device_id}
-            )
-            return
-        self.metrics.count(Count.PUSHES_SENT)
+            return _Sent.PRUNED
+        return _Sent.SENT
 
     def _endpoint(self, device: Device) -> str:
         endpoint = self.sender.endpoint(device)

@@ -86,11 +86,11 @@ class Settings(BaseModel):
 
     # Push notifications (mayachat.notify): the SNS platform application of each platform
     # (template parameters); a platform without one is not pushed to. The notify function
-    # reads the chat-messages topic with a consumer group of its own.
+    # reads the chat-messages topic with a consumer group of its own (mayachat-notify, set
+    # on its mapping in template.yaml).
     push_fcm_application_arn: str | None = None
     push_apns_application_arn: str | None = None
     push_apns_sandbox_application_arn: str | None = None
-    kafka_notify_group_id: str = "mayachat-notify"
 
     # Where route functions post frames to connections (API Gateway Management API):
     # https://{api-id}.execute-api.{region}.amazonaws.com/{stage} in AWS, the emulator locally.
