@@ -71,11 +71,12 @@ class FakePreferences:
 @dataclass
 class FakeSender:
     """SNS mobile push: endpoints by token, what each was sent; `disabled` tokens answer
-    gone, `throttle` pushes raise before sending."""
+    gone, `throttle` pushes raise before sending, `error` is raised while set."""
 
     sent: list[tuple[str, Notification]] = field(default_factory=list)
     disabled: set[str] = field(default_factory=set)
     throttle: int = 0
+    error: Exception | None = None  # raised by every send while set
     endpoints_made: int = 0
 
     def endpoint(self, device: Device) -> str:
@@ -83,6 +84,8 @@ class FakeSender:
         return f"arn:endpoint/{device.platform}/{device.token}"
 
     def send(self, endpoint: str, device: Device, notification: Notification) -> PushOutcome:
+        if self.error is not None:
+            raise self.error
         if self.throttle:
             self.throttle -= 1
             raise PushThrottled("throttled")

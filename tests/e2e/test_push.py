@@ -6,16 +6,26 @@ they hide previews; a disabled endpoint's device pruned."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import boto3
 import httpx
 
+from mayachat.ids import new_message_id
+from mayachat.model import utc_now_iso
+from mayachat_local.config import StackConfig
+from mayachat_local.devtools.invoke import invoke
 from mayachat_local.devtools.pushes import Push, pushes
 from mayachat_local.esm import LocalEventSourceMappings
 from tests.e2e.conftest import Client, bearer
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
 
 
 def register(http: httpx.Client, user: str, platform: str = "FCM") -> str:
@@ -126,3 +136,36 @@ def test_a_disabled_endpoint_is_pruned_from_the_users_devices(
         assert time.monotonic() < deadline, "the disabled device was never pruned"
         time.sleep(0.2)
     assert len(pushes(aws_endpoint, token)) == 1
+
+
+def test_a_batch_delivered_twice_sends_each_push_once(
+    http: httpx.Client,
+    new_room: Callable[..., str],
+    users: Callable[[str], str],
+    aws_endpoint: str,
+    stack_config: StackConfig,
+    mongodb_uri: str,
+) -> None:
+    """The MSK mapping is at-least-once: the same batch, through the real function twice."""
+    alice, bob = users("alice"), users("bob")
+    room = new_room(alice, bob)
+    token = register(http, bob)
+    batch = json.loads((EVENTS / "notify_msk.json").read_text())
+    (record,) = batch["records"]["chat-messages-0"]
+    message = {
+        "messageId": new_message_id(),
+        "roomId": room,
+        "seq": 1,
+        "senderId": alice,
+        "clientMsgId": "c-once",
+        "content": {"type": "text", "text": "only once"},
+        "createdAt": utc_now_iso(),
+    }
+    record["key"] = base64.b64encode(room.encode()).decode()
+    record["value"] = base64.b64encode(json.dumps(message).encode()).decode()
+    for _ in range(2):
+        code, answer = asyncio.run(
+            invoke(stack_config, "NotifyFunction", batch, {"MONGODB_URI": mongodb_uri})
+        )
+        assert (code, answer) == (0, {"batchItemFailures": []})
+    assert [p.body for p in pushes(aws_endpoint, token)] == ["only once"]

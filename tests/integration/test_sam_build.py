@@ -42,7 +42,7 @@ EM_AARCH64 = 183
 # Handlers whose import runs ensure_indexes (a round trip to MongoDB, once per container):
 # offline, that call is stubbed; everything else runs as in Lambda. The route functions build
 # their MongoDB adapters on first use (bootstrap's _Lazy* stand-ins), so not at import.
-MONGO_AT_IMPORT = {"PersistFunction"}
+MONGO_AT_IMPORT = {"PersistFunction", "NotifyFunction"}
 
 # What a deployed function reads, pointing at nothing that answers.
 OFFLINE_ENV = {

@@ -203,3 +203,14 @@ def test_a_member_whose_phone_confirmed_the_message_before_going_offline_gets_no
         ("tok-carol", 1),
         ("tok-carol", 2),
     ]
+
+
+def test_a_push_that_fails_unforeseen_fails_the_batch_and_is_sent_on_redelivery(s: Setup) -> None:
+    s.room("r1", "alice", "bob", name="Team")
+    s.phone("bob")
+    s.sender.error = RuntimeError("SNS answered something new")
+    with pytest.raises(RuntimeError):
+        s.notifier.notify([_record(_message(1))])
+    s.sender.error = None
+    assert s.notifier.notify([_record(_message(1))]) == [Outcome.DONE]
+    assert [n.seq for _, n in s.sender.sent] == [1]

@@ -169,6 +169,12 @@ class Notifier:
         except (PushThrottled, LookupError) as exc:
             self.ledger.release(message.message_id, device)
             return _Sent.THROTTLED if isinstance(exc, PushThrottled) else _Sent.UNSUPPORTED
+        except Exception:
+            # Unforeseen (the invocation fails and the batch comes again): not sent, so the
+            # redelivery must be free to send it.
+            with contextlib.suppress(Exception):
+                self.ledger.release(message.message_id, device)
+            raise
         if outcome is PushOutcome.GONE:
             self.devices.forget(device)
             return _Sent.PRUNED
