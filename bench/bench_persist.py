@@ -134,7 +134,7 @@ def main() -> None:
         f"""## Persist throughput (issue 4)
 
 `.venv/bin/python bench/bench_persist.py --messages {args.messages} --rounds {args.rounds}`
-on {machine()}; MongoDB wire protocol: FerretDB v1 on SQLite. Batch size {BATCH}
+on {machine()}; MongoDB wire protocol: FerretDB v1 on {_backend()}. Batch size {BATCH}
 (the template's). Median of {args.rounds} rounds, messages/s:
 
 | path | messages/s | ratio |
@@ -145,6 +145,13 @@ Verdict: at least 0.8x raw: **{"met" if vs_raw >= 0.8 else "not met"}** ({vs_raw
 10x the naive loop: **{"met" if vs_naive >= 10 else "not met"}** ({vs_naive:.1f}x).
 """,
     )
+
+
+def _backend() -> str:
+    from mayachat_local.config import StackConfig
+
+    backend = StackConfig.from_env().mongodb_backend
+    return "PostgreSQL" if backend == "postgresql" else "SQLite"
 
 
 if __name__ == "__main__":
