@@ -39,8 +39,7 @@ from common import (
 
 from mayachat_local.config import StackConfig
 from mayachat_local.devtools.devauth import auth_environment, mint
-from mayachat_local.process import stop
-from mayachat_local.stack import up
+from mayachat_local.stack import down, up
 
 DB = "mayachat_bench_rest"
 ROOM, BIG_ROOM, USER = "bench-room", "bench-big-room", "alice"
@@ -95,8 +94,7 @@ def run_backend(backend: str, sizes: list[str] | list[int], room_size: int, repe
         server = next(s for s in up(config, ["mongodb"]) if s.name == "mongodb").endpoint
         return _measure(server.rsplit("/", 1)[0], [int(s) for s in sizes], room_size, repeat)
     finally:
-        for name in ("mongodb", "postgres"):
-            stop(config, name)
+        down(config)  # its FerretDB, then its PostgreSQL
         shutil.rmtree(config.state_dir, ignore_errors=True)
 
 

@@ -87,6 +87,13 @@ def _sign_in(page: Any, url: str, user: str) -> None:
     page.wait_for_selector('#status[data-state="online"]')
 
 
+def _direct_room(page: Any, other: str) -> None:
+    page.select_option("#new-type", "direct")
+    page.fill("#new-members", other)
+    page.click("#create")
+    page.wait_for_selector("#room:not([hidden])")
+
+
 def _message(page: Any, text: str, mine: bool = False) -> Any:
     css = "#messages .msg.mine" if mine else "#messages .msg"
     return page.locator(css, has_text=text)
@@ -107,10 +114,7 @@ def test_two_users_chat_in_the_browser(
         _sign_in(page_b, demo_api.url, bob)
 
         # alice creates a direct room with bob and writes first.
-        page_a.select_option("#new-type", "direct")
-        page_a.fill("#new-members", bob)
-        page_a.click("#create")
-        page_a.wait_for_selector("#room:not([hidden])")
+        _direct_room(page_a, bob)
         room_id = page_a.locator(".room.open").get_attribute("data-room-id")
         assert room_id
         page_a.fill("#text", "hi bob")
@@ -179,10 +183,7 @@ def test_a_user_away_sees_the_pushes_their_phone_would_have_shown(
         page_a, page_b = context.new_page(), context.new_page()
         _sign_in(page_a, demo_api.url, alice)
         _sign_in(page_b, demo_api.url, bob)
-        page_a.select_option("#new-type", "direct")
-        page_a.fill("#new-members", bob)
-        page_a.click("#create")
-        page_a.wait_for_selector("#room:not([hidden])")
+        _direct_room(page_a, bob)
 
         page_b.click("#away")  # the socket closes and stays closed
         page_b.wait_for_selector('#status[data-state="away"]')

@@ -31,10 +31,7 @@ class CatchUp:
     max_page: int = 100
 
     def room_of_member(self, user_id: str, room_id: str) -> Room:
-        room = self.reads.room(room_id)
-        if room is None or user_id not in room.members:
-            raise NotFound(f"room {room_id}")
-        return room
+        return room_of_member(self.reads, user_id, room_id)
 
     def page(
         self, user_id: str, room_id: str, *, before: int | None, after: int | None, limit: int
@@ -105,6 +102,15 @@ class CatchUp:
 
     def _unread_ranges(self, user_id: str, rooms: Sequence[Room]) -> dict[str, SeqRange]:
         return unread_ranges(rooms, self.reads.cursors(user_id, [r.room_id for r in rooms]))
+
+
+def room_of_member(reads: ChatReads, user_id: str, room_id: str) -> Room:
+    """The room, if the user is in it; NotFound otherwise (a room one is not in looks absent,
+    so room ids do not leak)."""
+    room = reads.room(room_id)
+    if room is None or user_id not in room.members:
+        raise NotFound(f"room {room_id}")
+    return room
 
 
 def unread_ranges(rooms: Sequence[Room], cursors: Mapping[str, Cursor]) -> dict[str, SeqRange]:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from mayachat.catch_up import unread_ranges
 from mayachat.log_schema import STABLE_EVENT, WireMessage
 from mayachat.metrics import Count, Metrics
-from mayachat.model import Message, ReceiptKind
+from mayachat.model import Message, ReceiptKind, Room
 from mayachat.persistence import IncomingRecord, Outcome
 from mayachat.ports import (
     ChatReads,
@@ -42,6 +42,7 @@ from mayachat.push import (
     PushPreferences,
     notification_for,
     recipients,
+    unreached,
 )
 
 logger = Logger(child=True)
@@ -75,11 +76,15 @@ class Notifier:
         ledger insert and an SNS call: I/O the threads overlap)."""
         outcomes: list[Outcome] = []
         pushes: list[tuple[int, Message, Device, Notification]] = []
+        rooms: dict[str, Room | None] = {}  # a burst in one room reads it once
         for i, record in enumerate(records):
             message = self._message(record)
             outcomes.append(message if isinstance(message, Outcome) else Outcome.DONE)
             if isinstance(message, Message):
-                pushes += [(i, message, d, n) for d, n in self._pushes(message)]
+                if message.room_id not in rooms:
+                    rooms[message.room_id] = self.reads.room(message.room_id)
+                room = rooms[message.room_id]
+                pushes += [(i, message, d, n) for d, n in self._pushes(message, room)]
         pushes = self._with_endpoints(pushes)
         sent = self._pool().map(lambda push: self._send(*push[1:]), pushes)
         for (i, message, device, _), result in zip(pushes, sent, strict=True):
@@ -126,7 +131,7 @@ class Notifier:
             )
 
     def _message(self, record: IncomingRecord) -> Message | Outcome:
-        if record.topic != self.messages_topic or _event(record) == STABLE_EVENT:
+        if record.topic != self.messages_topic or record.event_type == STABLE_EVENT:
             return Outcome.DONE  # nothing to tell anyone
         try:
             wire = WireMessage.model_validate_json(record.value or b"")
@@ -138,22 +143,19 @@ class Notifier:
             return Outcome.DONE
         return wire.message()
 
-    def _pushes(self, message: Message) -> list[tuple[Device, Notification]]:
-        room = self.reads.room(message.room_id)
+    def _pushes(self, message: Message, room: Room | None) -> list[tuple[Device, Notification]]:
         if room is None:
             return []  # the room is gone: nobody to wake
         others = [m for m in room.members if m != message.sender_id]
         online = self.connections.connections_of(others)
-        # A member who went offline since the message was sent, but whose phone confirmed
-        # it (markDelivered), has seen it: no push. One whose phone never did gets one.
         delivered = self.cursors.positions(room.room_id, others, ReceiptKind.DELIVERED)
-        offline = [m for m in others if not online.get(m) and delivered.get(m, 0) < message.seq]
-        if not offline:
+        candidates = unreached(message, room, online, delivered)
+        if not candidates:
             return []
-        preferences = self.preferences.of_users(offline)
-        devices = self.devices.of_users(offline)
+        preferences = self.preferences.of_users(candidates)
+        devices = self.devices.of_users(candidates)
         pushes = []
-        for user in recipients(message, room, online, preferences, devices, self.clock()):
+        for user in recipients(room.room_id, candidates, preferences, devices, self.clock()):
             prefs = preferences.get(user) or PushPreferences()
             notification = notification_for(message, room, prefs, self._badge(user, message))
             pushes += [(device, notification) for device in devices[user]]
@@ -193,8 +195,3 @@ class Notifier:
         count = sum(self.reads.unread_counts(user, ranges).values())
         room = next((r for r in rooms if r.room_id == message.room_id), None)
         return count + (1 if room is None or message.seq > room.stable_seq else 0)
-
-
-def _event(record: IncomingRecord) -> str | None:
-    raw = record.headers.get("eventType")
-    return raw.decode(errors="replace") if raw is not None else None

@@ -53,6 +53,12 @@ class IncomingRecord:
     value: bytes | None
     headers: dict[str, bytes]
 
+    @property
+    def event_type(self) -> str | None:
+        """The `eventType` header: which kind of record this is (messages carry none)."""
+        raw = self.headers.get("eventType")
+        return raw.decode(errors="replace") if raw is not None else None
+
 
 class Poison(ValueError):
     """This record can never be stored as it is."""
@@ -129,7 +135,7 @@ class Persister:
         if record.value is None:
             raise Poison("empty value (tombstone)")
         try:
-            if record.topic == self.messages_topic and _event(record) == STABLE_EVENT:
+            if record.topic == self.messages_topic and record.event_type == STABLE_EVENT:
                 mark = WireStable.model_validate_json(record.value)
                 return StableMark(mark.roomId, mark.stableSeq)
             if record.topic == self.messages_topic:
@@ -224,11 +230,6 @@ def _lag_ms(message: Message, now: datetime) -> float:
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
     return max(0.0, (now - created).total_seconds() * 1000)
-
-
-def _event(record: IncomingRecord) -> str | None:
-    raw = record.headers.get("eventType")
-    return raw.decode(errors="replace") if raw is not None else None
 
 
 def _announced(

@@ -120,21 +120,33 @@ def notification_for(
     )
 
 
+def unreached(
+    message: Message, room: Room, online: Mapping[str, list[str]], delivered: Mapping[str, int]
+) -> list[str]:
+    """The members the message has not reached: not the sender, no live connection, and
+    their phone has not confirmed it (markDelivered) -- one that did has it, even if offline
+    since."""
+    return [
+        member
+        for member in sorted(room.members)
+        if member != message.sender_id
+        and not online.get(member)
+        and delivered.get(member, 0) < message.seq
+    ]
+
+
 def recipients(
-    message: Message,
-    room: Room,
-    online: Mapping[str, list[str]],
+    room_id: str,
+    unreached: list[str],
     preferences: Mapping[str, PushPreferences],
     devices: Mapping[str, list[Device]],
     now: datetime,
 ) -> list[str]:
-    """The members to wake: not the sender, not connected, not muted, with a device."""
-    woken = []
-    for member in sorted(room.members):
-        if member == message.sender_id or online.get(member):
-            continue
-        if preferences.get(member, PushPreferences()).muted_now(room.room_id, now):
-            continue
-        if devices.get(member):
-            woken.append(member)
-    return woken
+    """Of the members the message has not reached, the ones to wake: not muted, with a
+    device."""
+    return [
+        member
+        for member in unreached
+        if devices.get(member)
+        and not preferences.get(member, PushPreferences()).muted_now(room_id, now)
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from mayachat.catch_up import room_of_member
 from mayachat.errors import Invalid, NotFound
 from mayachat.ports import ChatReads, DeviceRegistry, PushPreferenceStore
 from mayachat.push import Device, Platform, PushPreferences
@@ -44,14 +45,9 @@ class PushSettings:
         return self.preferences_of(user_id)
 
     def mute(self, user_id: str, room_id: str, until: datetime | None) -> None:
-        self._member(user_id, room_id)
+        room_of_member(self.reads, user_id, room_id)
         self.preferences.mute(user_id, room_id, until)
 
     def unmute(self, user_id: str, room_id: str) -> None:
-        self._member(user_id, room_id)
+        room_of_member(self.reads, user_id, room_id)
         self.preferences.unmute(user_id, room_id)
-
-    def _member(self, user_id: str, room_id: str) -> None:
-        room = self.reads.room(room_id)
-        if room is None or user_id not in room.members:
-            raise NotFound(f"room {room_id}")

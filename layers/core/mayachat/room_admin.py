@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools import Logger
 
-from mayachat.catch_up import unread_ranges
+from mayachat.catch_up import room_of_member, unread_ranges
 from mayachat.delivery import Delivery
 from mayachat.errors import Forbidden, Invalid, NotFound
 from mayachat.frames import MemberChange, MemberRemoved, MemberRole, MembersAdded
@@ -147,10 +147,7 @@ class RoomAdmin:
         return RoomPage(listings, page_cursor(page[-1]) if len(order) > limit else None)
 
     def get(self, user_id: str, room_id: str) -> Room:
-        room = self.reads.room(room_id)
-        if room is None or user_id not in room.members:
-            raise NotFound(f"room {room_id}")
-        return room
+        return room_of_member(self.reads, user_id, room_id)
 
     def add_members(self, user_id: str, room_id: str, user_ids: Sequence[str]) -> Room:
         room = self._group_of_member(user_id, room_id)

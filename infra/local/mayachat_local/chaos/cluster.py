@@ -38,7 +38,7 @@ class Cluster:
     def clean_start(self) -> None:
         """Stop what an earlier (crashed) chaos run left, refuse to run over servers that are
         not ours, and start from empty data dirs."""
-        for name in [*SERVICES, cc.REPLICA]:
+        for name in [cc.REPLICA, *reversed(SERVICES)]:  # a server after its clients
             if stop(self.config, name):
                 self.say(f"stopped a {name} left by an earlier chaos run")
         taken = {n: p for n, p in cc.owned_ports(self.config).items() if port_open(cc.HOST, p)}
@@ -65,7 +65,7 @@ class Cluster:
         if self.link is not None:
             self.link.stop()
         stop(self.config, cc.REPLICA)
-        for name in SERVICES:
+        for name in reversed(SERVICES):  # FerretDB before the PostgreSQL it is a client of
             stop(self.config, name)
         deadline = time.monotonic() + 10
         while True:

@@ -119,7 +119,7 @@ async def run(config: StackConfig) -> int:
         await mappings.stop()
         await rest.stop()
         await gateway.stop()
-        for status in statuses:
+        for status in reversed(statuses):  # a server after its clients (FerretDB, then PostgreSQL)
             if status.state == "started":
                 stop(config, status.name)
     return 0
