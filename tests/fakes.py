@@ -25,7 +25,17 @@ from mayachat.limits import Admission, Buckets, Limit, Limits
 from mayachat.log_schema import STABLE_SEQ_HEADER
 from mayachat.membership import Rooms
 from mayachat.metrics import Count, Timing
-from mayachat.model import Cursor, Message, Receipt, ReceiptKind, Room, RoomStats
+from mayachat.model import (
+    DELETED_CONTENT,
+    Change,
+    ChangeKind,
+    Cursor,
+    Message,
+    Receipt,
+    ReceiptKind,
+    Room,
+    RoomStats,
+)
 from mayachat.ports import (
     Claim,
     DeadLetter,
@@ -187,6 +197,19 @@ class FakeLog:
         return LogPosition(record.topic, 0, len(self.records) - 1)
 
 
+def slice_of(
+    messages: Iterable[Message], room_id: str, after: int, up_to: int, limit: int
+) -> ports.Slice:
+    """What MongoDB's catch-up read returns, for stores without changes."""
+    found = sorted(
+        (m for m in messages if m.room_id == room_id and after < m.seq <= up_to),
+        key=lambda m: m.seq,
+    )
+    has_more = len(found) > limit
+    last = found[limit - 1].seq if has_more else up_to
+    return ports.Slice(found[:limit], [], last, has_more)
+
+
 class FakeArchive:
     """MongoDB as the persist function leaves it: messages by id, each room's stable seq."""
 
@@ -194,17 +217,9 @@ class FakeArchive:
         self.messages: dict[str, Message] = {}
         self.stable: dict[str, int] = defaultdict(int)
 
-    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], int]:
+    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[ports.Slice, int]:
         up_to = self.stable[room_id]
-        found = sorted(
-            (
-                m
-                for m in self.messages.values()
-                if m.room_id == room_id and after_seq < m.seq <= up_to
-            ),
-            key=lambda m: m.seq,
-        )
-        return found[:limit], up_to
+        return slice_of(self.messages.values(), room_id, after_seq, up_to, limit), up_to
 
     def persist(self, records: Iterable[LogRecord]) -> None:
         """What the persist function does with these records, in order (by messageId, the
@@ -214,7 +229,7 @@ class FakeArchive:
                 continue
             data = json.loads(record.value)
             room = data["roomId"]
-            if "messageId" in data:
+            if "messageId" in data and record.headers.get("eventType") in (None, "message.created"):
                 message = Message.from_wire(data)
                 earlier = self.messages.get(message.message_id)
                 if earlier is None or earlier.seq < message.seq:
@@ -276,6 +291,8 @@ class FakeStore:
         self.messages: dict[str, Message] = {}
         self.cursors: dict[tuple[str, str], dict[str, int]] = {}
         self.stable: dict[str, int] = {}
+        self.edit_versions: dict[str, int] = {}
+        self.reaction_versions: dict[tuple[str, str, str], tuple[int, bool]] = {}
         self.down = False
         self.calls = 0
 
@@ -309,6 +326,50 @@ class FakeStore:
         for room, seq in stable.items():
             self.stable[room] = max(self.stable.get(room, 0), seq)
         return True
+
+    def apply_changes(self, changes: Sequence[Change]) -> list[ports.ChangeOutcome]:
+        """As MongoMessageStore: newer versions win, a deletion always and for good."""
+        if self.down:
+            return [ports.ChangeOutcome.FAILED] * len(changes)
+        outcomes = []
+        for c in changes:
+            m = self.messages.get(c.message_id)
+            if m is None:
+                outcomes.append(ports.ChangeOutcome.NOT_YET)
+                continue
+            outcomes.append(ports.ChangeOutcome.APPLIED)
+            if m.deleted:
+                continue
+            if c.kind is ChangeKind.DELETE:
+                m = replace(
+                    m, content=DELETED_CONTENT, deleted_at=c.at, deleted_by=c.user_id, reactions={}
+                )
+            elif c.kind is ChangeKind.EDIT and c.version > self.edit_versions.get(m.message_id, 0):
+                self.edit_versions[m.message_id] = c.version
+                m = replace(m, content=c.content or {}, edited_at=c.at)
+            elif c.kind is ChangeKind.REACT:
+                key = (m.message_id, c.user_id, c.emoji or "")
+                if c.version > self.reaction_versions.get(key, (0, False))[0]:
+                    self.reaction_versions[key] = (c.version, c.added)
+                on = sorted(
+                    (v, e, u)
+                    for (i, u, e), (v, a) in self.reaction_versions.items()
+                    if i == m.message_id and a
+                )
+                reactions: dict[str, list[str]] = {}
+                for _, emoji, user in on:
+                    reactions.setdefault(emoji, []).append(user)
+                m = replace(m, reactions=reactions)
+            self.messages[m.message_id] = replace(m, version=max(m.version, c.version))
+        return outcomes
+
+    def attachments_of(self, message_ids: Sequence[str]) -> dict[str, str]:
+        found = (self.messages.get(i) for i in message_ids)
+        return {
+            m.message_id: m.content["attachmentId"]
+            for m in found
+            if m is not None and "attachmentId" in m.content
+        }
 
 
 class FakeDeadLetters:
@@ -359,6 +420,9 @@ class FakeRoomStore:
 
     def message(self, message_id: str) -> Message | None:
         return self.messages.get(message_id)
+
+    def slice(self, room_id: str, after: int, up_to: int, limit: int) -> ports.Slice:
+        return slice_of(self.messages.values(), room_id, after, up_to, limit)
 
     def history(
         self, room_id: str, *, before: int | None, after: int | None, up_to: int, limit: int

@@ -88,6 +88,8 @@ class Client:
         self.ws = ws
         self.user = user
         self.inbox: list[Frame] = []
+        self.updates: list[Frame] = []  # older messages changed, from the last catch_up
+        self.cursor = 0  # where the last catch_up left the catch-up cursor
 
     def send(self, frame: Frame | str) -> None:
         self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
@@ -114,15 +116,16 @@ class Client:
         """Sync from `after_seq` as a phone does: the cursor moves only with what sync
         answers; again at once on hasMore, again in a moment until caughtUp."""
         messages: list[Frame] = []
+        self.updates = []
         deadline = time.monotonic() + timeout
         while True:
             self.send({"action": "sync", "roomId": room_id, "afterSeq": after_seq})
             while True:
                 frame = self.expect("sync", timeout=timeout, roomId=room_id)
                 messages += frame["messages"]
-                if frame["messages"]:
-                    after_seq = frame["messages"][-1]["seq"]
+                self.updates += frame["updates"]
                 if frame["final"]:
+                    after_seq = self.cursor = frame["upToSeq"]  # changes take seqs too
                     break
             if frame["hasMore"]:
                 continue

@@ -23,6 +23,7 @@ from mayachat.adapters.mongo_schema import (
 )
 from mayachat.adapters.mongo_seq_blocks import MongoSeqReservations
 from mayachat.model import Message, Room, RoomType
+from mayachat.ports import Slice
 
 
 @pytest.fixture
@@ -110,8 +111,10 @@ def test_messages_round_trip_and_the_archive_pages_by_seq(
     )
     assert document_to_message(db[MESSAGES].find_one({"_id": "id001"}) or {}) == originals[0]
     archive = MongoMessageArchive(db)
-    assert archive.after("r1", 10, 5) == ([], 0)  # no stable seq yet: nothing is served
+    nothing = Slice([], [], 10, has_more=False)
+    assert archive.after("r1", 10, 5) == (nothing, 0)  # no stable seq yet: nothing is served
     db[ROOMS].insert_one({"_id": "r1", "members": ["alice"], "stableSeq": 13})
-    assert archive.after("r1", 10, 5) == (originals[10:13], 13)  # never past the stable seq
+    # Never past the stable seq; the slice covers up to it.
+    assert archive.after("r1", 10, 5) == (Slice(originals[10:13], [], 13, has_more=False), 13)
     db[ROOMS].update_one({"_id": "r1"}, {"$set": {"stableSeq": 30}})
-    assert archive.after("r1", 10, 5) == (originals[10:15], 30)
+    assert archive.after("r1", 10, 5) == (Slice(originals[10:15], [], 15, has_more=True), 30)

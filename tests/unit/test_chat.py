@@ -10,6 +10,7 @@ import pytest
 from mayachat.chat import MAX_SYNC_FRAME_BYTES, sync_frames
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.model import Caller, Message, ReceiptKind
+from mayachat.ports import Slice
 from tests.fakes import World
 
 ALICE_PHONE = Caller("alice", "c-alice-phone")
@@ -263,11 +264,15 @@ def test_an_ack_stands_when_redis_fails_after_the_log_took_the_message(world: Wo
 def test_sync_frames_stay_under_the_frame_budget() -> None:
     big = {"type": "text", "text": "x" * 3000}
     messages = [Message(f"id{i}", "r", i, "a", f"c{i}", big, "t") for i in range(1, 101)]
-    frames = list(sync_frames("r", messages, has_more=False))
+    changed = [Message(f"old{i}", "r", i, "a", f"o{i}", big, "t") for i in range(1, 11)]
+    frames = list(sync_frames("r", Slice(messages, changed, 130, has_more=False)))
     assert len(frames) > 1
     assert all(len(json.dumps(f).encode()) < MAX_SYNC_FRAME_BYTES + 4096 for f in frames)
     assert [m["seq"] for f in frames for m in f["messages"]] == list(range(1, 101))
+    # Updates first: a first frame that holds them all covers up to its last message.
+    assert [m["messageId"] for m in frames[0]["updates"]] == [m.message_id for m in changed]
     assert [f["final"] for f in frames] == [False] * (len(frames) - 1) + [True]
+    assert frames[-1]["upToSeq"] == 130  # the cursor: changes take seqs too
 
 
 def test_an_ack_stands_when_live_delivery_fails_after_the_log_took_the_message(

@@ -7,7 +7,9 @@ import pytest
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.ids import new_message_id
 from mayachat.protocol import (
+    EditMessageFrame,
     MarkFrame,
+    ReactFrame,
     SendMessageFrame,
     SyncFrame,
     TypingFrame,
@@ -54,7 +56,8 @@ def test_undecodable_frames(body: str | None, code: ErrorCode) -> None:
         ({"roomId": {"$gt": ""}}, "roomId"),
         ({"clientMsgId": ""}, "clientMsgId"),
         ({"content": "hi"}, "content"),
-        ({"content": {"type": "image", "text": "hi"}}, "content.type"),
+        ({"content": {"type": "video", "text": "hi"}}, "content"),
+        ({"content": {"type": "image", "text": "hi"}}, "content.attachmentId"),
         ({"content": {"type": "text", "text": ""}}, "content.text"),
         ({"content": {"type": "text", "text": 5}}, "content.text"),
     ],
@@ -128,3 +131,53 @@ def test_an_error_log_holds_no_text_token_or_ip() -> None:
         assert "token=" not in logged
         assert "eyJ" not in logged  # no JWT
         assert redacted(event)["requestContext"]["connectionId"]  # the ids stay
+
+
+@pytest.mark.parametrize(
+    ("emoji", "accepted"),
+    [
+        ("👍", True),
+        ("👍🏽", True),  # a skin tone
+        ("👨‍👩‍👧‍👦", True),  # a ZWJ family
+        ("🇫🇷", True),  # a flag: two regional indicators
+        ("❤️", True),  # with its variation selector
+        ("👍👍", False),  # two of them
+        ("ok", False),
+        ("👍 ", False),
+        ("", False),
+    ],
+)
+def test_a_reaction_is_one_emoji(emoji: str, accepted: bool) -> None:
+    frame = {
+        "action": "react",
+        "roomId": "r1",
+        "messageId": "01JDQ7Z8K3M4N5P6Q7R8S9T0VW",
+        "emoji": emoji,
+        "op": "add",
+    }
+    if accepted:
+        assert parse_frame(ReactFrame, frame, max_text=100).emoji == emoji
+        return
+    with pytest.raises(ChatError) as refused:
+        parse_frame(ReactFrame, frame, max_text=100)
+    assert refused.value.code is ErrorCode.INVALID_FIELD
+    assert refused.value.message_id == frame["messageId"]  # the error names the message
+
+
+def test_an_edit_is_text_within_the_limit_and_its_refusal_names_the_message() -> None:
+    frame = {
+        "action": "editMessage",
+        "roomId": "r1",
+        "messageId": "01JDQ7Z8K3M4N5P6Q7R8S9T0VW",
+        "content": {"type": "text", "text": "x" * 101},
+    }
+    with pytest.raises(ChatError) as refused:
+        parse_frame(EditMessageFrame, frame, max_text=100)
+    assert (refused.value.code, refused.value.message_id) == (
+        ErrorCode.TOO_LONG,
+        frame["messageId"],
+    )
+    image = {**frame, "content": {"type": "image", "attachmentId": frame["messageId"]}}
+    with pytest.raises(ChatError) as not_text:
+        parse_frame(EditMessageFrame, image, max_text=100)
+    assert not_text.value.code is ErrorCode.INVALID_FIELD

@@ -86,6 +86,10 @@ def test_asyncapi_documents_each_server_frame_as_mayachat_frames_types_it() -> N
         "SyncPagePayload": frames.SyncPage,
         "PongPayload": frames.Pong,
         "ErrorPayload": frames.ErrorFrame,
+        "ActionAckPayload": frames.ActionAck,
+        "MessageEditedPayload": frames.MessageEdited,
+        "MessageDeletedPayload": frames.MessageDeleted,
+        "ReactionEventPayload": frames.ReactionEvent,
     }
     for name, frame in typed.items():
         assert set(schemas[name]["required"]) == set(frame.__required_keys__), name

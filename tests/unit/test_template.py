@@ -44,6 +44,10 @@ EXPECTED_POLICIES = {
     "WsTypingFunction": _REDIS | {"ManageConnectionsPolicy", "MongoSecretReadPolicy"},
     "WsReceiptsFunction": _REDIS
     | {"ManageConnectionsPolicy", "MongoSecretReadPolicy", "KafkaWriteStateEventsPolicy"},
+    # Changes go to chat-messages (persist applies them after their message); a message
+    # Redis no longer knows, and a moderator's role, come from MongoDB.
+    "WsMessageChangesFunction": _REDIS
+    | {"ManageConnectionsPolicy", "MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
     # Catch-up readers publish a room's stable seq (room.stable on chat-messages).
     "WsSyncFunction": _REDIS
     | {"ManageConnectionsPolicy", "MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},

@@ -59,6 +59,8 @@ class StackConfig:
     postgres_port: int = 5432
     # The app's Redis: "cluster" (three primaries, as ElastiCache Serverless) or "single".
     redis_mode: str = "cluster"
+    # The attachment tests' S3 that enforces presigned POST policies (services/s3s.py).
+    s3s_port: int = 4568
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -81,6 +83,7 @@ class StackConfig:
             mongodb_backend=_choice("MAYACHAT_MONGODB_BACKEND", MONGODB_BACKENDS),
             postgres_port=_port("MAYACHAT_POSTGRES_PORT", 5432),
             redis_mode=_choice("MAYACHAT_REDIS_MODE", REDIS_MODES),
+            s3s_port=_port("MAYACHAT_S3S_PORT", 4568),
         )
 
     @property

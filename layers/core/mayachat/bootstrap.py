@@ -17,8 +17,11 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from mayachat.adapters.emf_metrics import EmfMetrics
+    from mayachat.adapters.mongo_reads import MongoChatReads
     from mayachat.adapters.mongo_rooms import MongoRooms
+    from mayachat.adapters.s3_attachments import S3Attachments
     from mayachat.adapters.sequence import RedisRoomSequences
+    from mayachat.attachments import Attachments
     from mayachat.auth import TokenVerifier
     from mayachat.catch_up import CatchUp
     from mayachat.chat import (
@@ -33,10 +36,19 @@ if TYPE_CHECKING:
     from mayachat.frame_gate import FrameGate
     from mayachat.limits import Limits
     from mayachat.membership import Rooms
-    from mayachat.model import Message
+    from mayachat.message_actions import MessageActions
+    from mayachat.model import Message, Room
     from mayachat.notify import Notifier
     from mayachat.persistence import Persister
-    from mayachat.ports import ChatReads, DeadLetters, EventLog, LogPosition, LogRecord, RateLimiter
+    from mayachat.ports import (
+        ChatReads,
+        DeadLetters,
+        EventLog,
+        LogPosition,
+        LogRecord,
+        RateLimiter,
+        Slice,
+    )
     from mayachat.push_settings import PushSettings
     from mayachat.room_admin import RoomAdmin
 
@@ -267,6 +279,7 @@ def sequences() -> RedisRoomSequences:
         _LazySeqReservations(),
         claim_ttl_seconds=s.idempotency_ttl_seconds,
         abandon_seconds=s.seq_abandon_seconds,
+        state_ttl_seconds=s.message_state_ttl_seconds,
     )
 
 
@@ -297,6 +310,29 @@ def messaging() -> Messaging:
         log=event_log(),
         delivery=delivery(),
         metrics=metrics(),
+    )
+
+
+@cache
+def message_actions() -> MessageActions:
+    from mayachat.adapters.redis_message_states import RedisMessageStates
+    from mayachat.message_actions import ChangeRules, MessageActions
+
+    s = settings()
+    return MessageActions(
+        topic=s.kafka_topic_chat_messages,
+        rooms=rooms(),
+        seqs=sequences(),
+        states=RedisMessageStates(redis_client(), s.message_state_ttl_seconds),
+        lookup=_LazyMessageLookup(),
+        log=event_log(),
+        delivery=delivery(),
+        metrics=metrics(),
+        rules=ChangeRules(
+            edit_window_ms=s.edit_window_seconds * 1000,
+            max_reaction_kinds=s.max_reaction_kinds,
+            max_reactions_per_user=s.max_reactions_per_user,
+        ),
     )
 
 
@@ -349,6 +385,7 @@ def persister() -> Persister:
         store=MongoMessageStore(indexed_database(), reconnect=fresh_database),
         dead_letters=dead_letters(),
         metrics=metrics(),
+        attachments=_LazyAttachmentKeeper() if s.attachments_bucket else None,
     )
 
 
@@ -443,6 +480,46 @@ def push_settings() -> PushSettings:
     return PushSettings(MongoDevices(db), MongoPushPreferences(db), chat_reads())
 
 
+@cache
+def attachment_store() -> S3Attachments:
+    """The attachments bucket: presigned uploads and downloads (REST), keep and forget (persist)."""
+    import os
+
+    import boto3
+    from botocore.config import Config
+
+    from mayachat.adapters.s3_attachments import S3Attachments
+
+    s = settings()
+    # SigV4 always (presigned URLs of every region); virtual-hosted URLs in AWS, path-style
+    # where AWS_ENDPOINT_URL points boto3 at a local server (no bucket.127.0.0.1 host there).
+    local = bool(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
+    # A few seconds at most per call, three tries: the REST function has 15 s in all.
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path" if local else "virtual"},
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"mode": "standard", "max_attempts": 3},
+    )
+    return S3Attachments(
+        boto3.client("s3", region_name=s.aws_region, config=config), s.attachments_bucket
+    )
+
+
+@cache
+def attachments() -> Attachments:
+    from mayachat.attachments import AttachmentRules, Attachments
+
+    s = settings()
+    return Attachments(
+        chat_reads(),
+        attachment_store(),
+        AttachmentRules.of(s.attachment_types.split(","), s.attachment_max_bytes),
+        s.attachment_url_seconds,
+    )
+
+
 # -- MongoDB on first use (route functions) ---------------------------------------------------
 # The WebSocket routes reach MongoDB only on a membership-cache miss, once per 1000 seqs of a
 # room, or for sync: these stand-ins build the adapter (and import pymongo, ~0.1 s) on their
@@ -460,10 +537,31 @@ class _LazySeqReservations:
 
 
 class _LazyArchive:
-    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], int]:
+    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[Slice, int]:
         from mayachat.adapters.mongo_archive import MongoMessageArchive
 
         return MongoMessageArchive(mongo_database()).after(room_id, after_seq, limit)
+
+
+class _LazyMessageLookup:
+    """MongoDB for a message Redis no longer knows, and for a moderator's role."""
+
+    def message(self, message_id: str) -> Message | None:
+        return _mongo_reads().message(message_id)
+
+    def room(self, room_id: str) -> Room | None:
+        return _mongo_reads().room(room_id)
+
+
+class _LazyAttachmentKeeper:
+    """S3 (boto3 imported) only once a batch holds an attachment message or a deletion of
+    one: most persist cold starts never pay for it."""
+
+    def keep(self, room_id: str, attachment_id: str) -> None:
+        attachment_store().keep(room_id, attachment_id)
+
+    def forget(self, room_id: str, attachment_id: str) -> None:
+        attachment_store().forget(room_id, attachment_id)
 
 
 class _LazyEventLog:
@@ -479,3 +577,10 @@ def _mongo_rooms() -> MongoRooms:
     from mayachat.adapters.mongo_rooms import MongoRooms
 
     return MongoRooms(mongo_database())
+
+
+@cache
+def _mongo_reads() -> MongoChatReads:
+    from mayachat.adapters.mongo_reads import MongoChatReads
+
+    return MongoChatReads(mongo_database())

@@ -39,6 +39,18 @@ class CatchUp:
         room = self.room_of_member(user_id, room_id)
         behind = self.stable.catch_up(room_id, room.stable_seq)
         limit = min(limit, self.max_page)
+        if after is not None:
+            # Catch-up from a cursor: new messages, and older ones changed since (G2 holds
+            # for changes too: each has a seq under the stable seq).
+            part = self.reads.slice(room_id, after, room.stable_seq, limit)
+            return Page(
+                items=part.messages,
+                has_more=part.has_more,
+                cursor={"after": part.last_seq} if part.has_more else None,
+                caught_up=not behind,
+                updates=part.updates,
+                up_to_seq=max(part.last_seq, after),
+            )
         found = self.reads.history(
             room_id, before=before, after=after, up_to=room.stable_seq, limit=limit + 1
         )

@@ -24,7 +24,7 @@ from mayachat.errors import ChatError, ErrorCode
 from mayachat.frames import Ack, SyncPage, WireMessage
 from mayachat.ids import new_message_id
 from mayachat.limits import Limits
-from mayachat.log_schema import STABLE_EVENT, STABLE_SEQ_HEADER
+from mayachat.log_schema import MESSAGE_CREATED, STABLE_EVENT, STABLE_SEQ_HEADER
 from mayachat.membership import Rooms
 from mayachat.metrics import Count, Metrics, Timing
 from mayachat.model import Caller, Message, Receipt, ReceiptKind, utc_now_iso
@@ -39,6 +39,7 @@ from mayachat.ports import (
     RateLimiter,
     SendLedger,
     SequenceAllocator,
+    Slice,
 )
 from mayachat.protocol import encode
 
@@ -84,7 +85,11 @@ class Connections:
 
 
 def append_or_unavailable(
-    log: EventLog, record: LogRecord, *, client_msg_id: str | None = None
+    log: EventLog,
+    record: LogRecord,
+    *,
+    client_msg_id: str | None = None,
+    message_id: str | None = None,
 ) -> None:
     """Append to the log, or raise the `unavailable` error the client retries on."""
     try:
@@ -98,6 +103,7 @@ def append_or_unavailable(
             ErrorCode.UNAVAILABLE,
             "the message log is unavailable; retry (a message with the same clientMsgId)",
             client_msg_id=client_msg_id,
+            message_id=message_id,
         ) from exc
     logger.info(
         "sent to Kafka",
@@ -201,7 +207,7 @@ def _ms_since(started: float) -> float:
 def message_record(topic: str, claim: Claim) -> LogRecord:
     message = claim.message
     headers = {
-        "eventType": "message.created",
+        "eventType": MESSAGE_CREATED,
         "schemaVersion": SCHEMA_VERSION,
         "messageId": message.message_id,
         "senderId": message.sender_id,
@@ -336,52 +342,67 @@ class Sync:
     def sync(self, caller: Caller, room_id: str, after_seq: int, limit: int | None) -> None:
         self.rooms.require_member(caller, room_id)
         wanted = min(limit or self.page_size, self.page_size)
-        # One extra tells whether there is more after this page.
-        messages, durable = self.archive.after(room_id, after_seq, wanted + 1)
+        page, durable = self.archive.after(room_id, after_seq, wanted)
         behind = self.stable.catch_up(room_id, durable)
-        has_more = len(messages) > wanted
         # One post at a time: the frames of one answer must arrive in order.
         owner = {caller.connection_id: caller.user_id}
-        frames = list(sync_frames(room_id, messages[:wanted], has_more, caught_up=not behind))
+        frames = list(sync_frames(room_id, page, caught_up=not behind))
         if len(frames) > 1 and self.limiter.take(
             caller.user_id, self.limits.answer_frames(), cost=len(frames) - 1
         ):
             # A small frame must not buy megabytes: without the tokens for the whole page,
             # the first ~96 KB, and hasMore: the client pages on, within its rate.
-            frames = [{**frames[0], "final": True, "hasMore": True, "caughtUp": not behind}]
+            frames = [first_frame_only(frames[0], page, after_seq, caught_up=not behind)]
         for frame in frames:
             self.delivery.post(
                 [(caller.connection_id, encode(frame))], owner, what="sync", room_id=room_id
             )
 
 
-def sync_frames(
-    room_id: str, messages: list[Message], has_more: bool, *, caught_up: bool = True
-) -> Iterable[SyncPage]:
-    """`sync` frames of at most MAX_SYNC_FRAME_BYTES. The last has `final: true`; its
-    `hasMore` says whether to sync again from its last seq at once, its `caughtUp: false`
-    that more messages are on their way into the store: sync again in a moment."""
-    batch: list[WireMessage] = []
+def first_frame_only(frame: SyncPage, page: Slice, after_seq: int, *, caught_up: bool) -> SyncPage:
+    """The first frame of a page, made final, its cursor the highest seq it covers whole:
+    updates come first, so once it holds them all, it covers up to its last message."""
+    if len(frame["updates"]) < len(page.updates):
+        up_to = after_seq  # not even the updates fit: the same page again, within the rate
+    elif len(frame["messages"]) == len(page.messages):
+        up_to = page.last_seq
+    else:
+        up_to = frame["messages"][-1]["seq"]
+    return {**frame, "final": True, "hasMore": True, "caughtUp": caught_up, "upToSeq": up_to}
+
+
+def sync_frames(room_id: str, page: Slice, *, caught_up: bool = True) -> Iterable[SyncPage]:
+    """`sync` frames of at most MAX_SYNC_FRAME_BYTES: `updates` (older messages changed
+    since the cursor), then new messages. The last has `final: true` and `upToSeq`, the
+    client's cursor from now on; its `hasMore` says whether to sync again from that cursor
+    at once, its `caughtUp: false` that more is on its way into the store: sync again in a
+    moment."""
+    messages: list[WireMessage] = []
+    updates: list[WireMessage] = []
     size = 0
-    for message in messages:
+    items = [(True, m) for m in page.updates] + [(False, m) for m in page.messages]
+    for is_update, message in items:
         wire = message.to_wire()
         wire_size = len(json.dumps(wire, ensure_ascii=False).encode())
-        if batch and size + wire_size > MAX_SYNC_FRAME_BYTES:
+        if (messages or updates) and size + wire_size > MAX_SYNC_FRAME_BYTES:
             yield {
                 "type": "sync",
                 "roomId": room_id,
-                "messages": batch,
+                "messages": messages,
+                "updates": updates,
                 "hasMore": True,
                 "final": False,
             }
-            batch, size = [], 0
-        batch.append(wire)
+            messages, updates, size = [], [], 0
+        (updates if is_update else messages).append(wire)
         size += wire_size
     yield {
         "type": "sync",
         "roomId": room_id,
-        "messages": batch,
-        "hasMore": has_more,
+        "messages": messages,
+        "updates": updates,
+        "hasMore": page.has_more,
         "final": True,
         "caughtUp": caught_up,
+        "upToSeq": page.last_seq,
     }

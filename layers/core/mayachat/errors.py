@@ -17,6 +17,12 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"  # too many frames (this connection's or the user's); slow down
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 - a code, not a secret: the socket closes
     TOO_MANY_CONNECTIONS = "too_many_connections"  # $connect: the user has the most open
+    UNKNOWN_MESSAGE = "unknown_message"  # no such message in the room (just sent: retry soon)
+    NOT_YOURS = "not_yours"  # edit: not the sender; delete: not the sender, an owner or admin
+    EDIT_WINDOW_PASSED = "edit_window_passed"  # older than the edit window
+    NOT_EDITABLE = "not_editable"  # only text messages are edited
+    MESSAGE_DELETED = "message_deleted"  # it was deleted: no edits or reactions
+    TOO_MANY_REACTIONS = "too_many_reactions"  # the message's kinds, or the user's, are at most
     UNAVAILABLE = "unavailable"  # the log (Kafka) did not take the message: retry
     INTERNAL = "internal_error"  # a bug: logged with the request id
 
@@ -30,6 +36,7 @@ class ChatError(Exception):
         message: str,
         *,
         client_msg_id: str | None = None,
+        message_id: str | None = None,
         retry_after: float | None = None,
         closes: bool = False,
     ):
@@ -37,6 +44,7 @@ class ChatError(Exception):
         self.code = code
         self.message = message
         self.client_msg_id = client_msg_id
+        self.message_id = message_id  # the message an edit, delete or reaction named
         self.retry_after = retry_after  # seconds, when waiting that long makes a retry work
         self.closes = closes  # the server closes the connection after telling the client
 

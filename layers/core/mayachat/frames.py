@@ -14,8 +14,16 @@ class WireMessage(TypedDict):
     seq: int
     senderId: str
     clientMsgId: str
-    content: dict[str, Any]
+    content: dict[str, Any]  # {"type": "deleted"} once deleted
     createdAt: str
+    # Its state after edits, a deletion and reactions (catch-up; live, the events below):
+    # `version` orders them, a client keeps the highest it has seen.
+    version: NotRequired[int]
+    editedAt: NotRequired[str]
+    deleted: NotRequired[bool]
+    deletedAt: NotRequired[str]
+    deletedBy: NotRequired[str]
+    reactions: NotRequired[dict[str, list[str]]]  # emoji -> who, in the order they reacted
 
 
 class Ack(TypedDict):
@@ -25,6 +33,45 @@ class Ack(TypedDict):
     roomId: str
     seq: int
     createdAt: str
+
+
+class ActionAck(TypedDict):
+    """The answer to editMessage, deleteMessage and react: the log holds the change."""
+
+    type: Literal["ack"]
+    action: str
+    roomId: str
+    messageId: str
+    version: int
+
+
+class MessageEdited(TypedDict):
+    type: Literal["message.edited"]
+    roomId: str
+    messageId: str
+    content: dict[str, Any]
+    editedAt: str
+    version: int
+
+
+class MessageDeleted(TypedDict):
+    type: Literal["message.deleted"]
+    roomId: str
+    messageId: str
+    deletedBy: str
+    deletedAt: str
+    version: int
+
+
+class ReactionEvent(TypedDict):
+    type: Literal["reaction"]
+    roomId: str
+    messageId: str
+    userId: str
+    emoji: str
+    op: str  # "add" | "remove"
+    version: int
+    counts: dict[str, int]  # every kind on the message now, and how many chose it
 
 
 class MessageEvent(TypedDict):
@@ -52,9 +99,11 @@ class SyncPage(TypedDict):
     type: Literal["sync"]
     roomId: str
     messages: list[WireMessage]
+    updates: list[WireMessage]  # older messages changed since the cursor, as they are now
     hasMore: bool
     final: bool
     caughtUp: NotRequired[bool]  # on the final frame of a page
+    upToSeq: NotRequired[int]  # on the final frame: the cursor to sync from next
 
 
 class Pong(TypedDict):
@@ -66,6 +115,7 @@ class ErrorFrame(TypedDict):
     code: str
     message: str
     clientMsgId: NotRequired[str]
+    messageId: NotRequired[str]
     retryAfterMs: NotRequired[int]
 
 
@@ -91,6 +141,16 @@ class MemberRole(TypedDict):
 
 
 MemberChange = MembersAdded | MemberRemoved | MemberRole
+MessageChange = MessageEdited | MessageDeleted | ReactionEvent
 ServerFrame = (
-    Ack | MessageEvent | TypingEvent | ReceiptEvent | SyncPage | Pong | ErrorFrame | MemberChange
+    Ack
+    | ActionAck
+    | MessageEvent
+    | MessageChange
+    | TypingEvent
+    | ReceiptEvent
+    | SyncPage
+    | Pong
+    | ErrorFrame
+    | MemberChange
 )

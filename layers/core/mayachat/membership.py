@@ -29,7 +29,11 @@ class Rooms:
         return members
 
     def require_member(
-        self, caller: Caller, room_id: str, client_msg_id: str | None = None
+        self,
+        caller: Caller,
+        room_id: str,
+        client_msg_id: str | None = None,
+        message_id: str | None = None,
     ) -> frozenset[str]:
         members = self.members(room_id)
         if caller.user_id not in members:
@@ -38,5 +42,6 @@ class Rooms:
                 ErrorCode.NOT_A_MEMBER,
                 f"not a member of room {room_id}",
                 client_msg_id=client_msg_id,
+                message_id=message_id,
             )
         return members

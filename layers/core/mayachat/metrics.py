@@ -13,6 +13,7 @@ from typing import Protocol
 
 class Count(StrEnum):
     MESSAGES_SENT = "MessagesSent"  # new messages acked (a resend answered again is not one)
+    MESSAGES_CHANGED = "MessagesChanged"  # edits, deletions and reactions acked
     UNAVAILABLE = "Unavailable"  # frames answered `unavailable`: Kafka, Redis or MongoDB down
     DELIVERY_POSTS = "DeliveryPosts"  # @connections posts made
     DELIVERY_GONE = "DeliveryGone"  # posts to connections that had closed (410)
@@ -23,6 +24,7 @@ class Count(StrEnum):
     TOKENS_REFUSED = "TokensRefused"  # handshakes whose token was unacceptable (401)
     REST_RATE_LIMITED = "RestRateLimited"  # REST calls answered 429
     MESSAGES_PERSISTED = "MessagesPersisted"  # messages written to MongoDB now
+    CHANGES_APPLIED = "ChangesApplied"  # edits, deletions and reactions applied in MongoDB
     DUPLICATES_SKIPPED = "DuplicatesSkipped"  # redelivered or resent messages already stored
     DEAD_LETTERED = "DeadLettered"  # records that can never be stored, set aside
     RECORDS_RETRIED = "RecordsRetried"  # records handed back to the mapping for redelivery

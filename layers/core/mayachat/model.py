@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from mayachat.frames import Ack, ReceiptEvent, WireMessage
+from mayachat.frames import (
+    Ack,
+    ActionAck,
+    MessageChange,
+    MessageDeleted,
+    MessageEdited,
+    ReactionEvent,
+    ReceiptEvent,
+    WireMessage,
+)
 
 # Clock skew allowed on a token's expiry, at the door and on an open socket.
 TOKEN_LEEWAY_SECONDS = 30
@@ -17,6 +26,11 @@ TOKEN_LEEWAY_SECONDS = 30
 def utc_now_iso() -> str:
     """ISO 8601 with milliseconds and a Z, as the protocol's createdAt."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def epoch_ms(iso: str) -> int:
+    """A protocol time (ISO 8601, Z) as milliseconds since the epoch."""
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 @dataclass(frozen=True)
@@ -28,9 +42,20 @@ class Message:
     client_msg_id: str
     content: dict[str, Any]
     created_at: str
+    # What edits, a deletion and reactions made of it (mayachat.message_actions); `version`
+    # is the newest change applied, 0 for none.
+    version: int = 0
+    edited_at: str | None = None
+    deleted_at: str | None = None
+    deleted_by: str | None = None
+    reactions: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
     def to_wire(self) -> WireMessage:
-        return {
+        wire: WireMessage = {
             "messageId": self.message_id,
             "roomId": self.room_id,
             "seq": self.seq,
@@ -39,6 +64,17 @@ class Message:
             "content": self.content,
             "createdAt": self.created_at,
         }
+        if self.version:
+            wire["version"] = self.version
+        if self.edited_at:
+            wire["editedAt"] = self.edited_at
+        if self.deleted_at:
+            wire["deleted"] = True
+            wire["deletedAt"] = self.deleted_at
+            wire["deletedBy"] = self.deleted_by or self.sender_id
+        if self.reactions:
+            wire["reactions"] = self.reactions
+        return wire
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Message:
@@ -60,6 +96,75 @@ class Message:
             "roomId": self.room_id,
             "seq": self.seq,
             "createdAt": self.created_at,
+        }
+
+
+# A deleted message's content: nothing of what it said is kept.
+DELETED_CONTENT: dict[str, Any] = {"type": "deleted"}
+
+
+class ChangeKind(StrEnum):
+    EDIT = "message.edited"
+    DELETE = "message.deleted"
+    REACT = "reaction"
+
+
+@dataclass(frozen=True)
+class Change:
+    """An edit, deletion or reaction, as logged and applied. `version` is its seq in the room:
+    it orders the changes of one message (a reaction: of one user's one emoji on it), the
+    newest wins, a deletion always."""
+
+    kind: ChangeKind
+    room_id: str
+    message_id: str
+    user_id: str  # who made it
+    version: int
+    at: str = field(default_factory=utc_now_iso)
+    content: dict[str, Any] | None = None  # an edit's new content
+    emoji: str | None = None  # a reaction's
+    added: bool = True  # a reaction added, or taken back
+
+    def to_wire(self, counts: dict[str, int] | None = None) -> MessageChange:
+        if self.kind is ChangeKind.EDIT:
+            edited: MessageEdited = {
+                "type": "message.edited",
+                "roomId": self.room_id,
+                "messageId": self.message_id,
+                "content": self.content or {},
+                "editedAt": self.at,
+                "version": self.version,
+            }
+            return edited
+        if self.kind is ChangeKind.DELETE:
+            deleted: MessageDeleted = {
+                "type": "message.deleted",
+                "roomId": self.room_id,
+                "messageId": self.message_id,
+                "deletedBy": self.user_id,
+                "deletedAt": self.at,
+                "version": self.version,
+            }
+            return deleted
+        reaction: ReactionEvent = {
+            "type": "reaction",
+            "roomId": self.room_id,
+            "messageId": self.message_id,
+            "userId": self.user_id,
+            "emoji": self.emoji or "",
+            "op": "add" if self.added else "remove",
+            "version": self.version,
+            "counts": counts or {},
+        }
+        return reaction
+
+    def ack(self, action: str) -> ActionAck:
+        return {
+            "type": "ack",
+            "action": action,
+            "roomId": self.room_id,
+            "messageId": self.message_id,
+            "version": self.version,
         }
 
 
@@ -142,3 +247,5 @@ class Page:
     has_more: bool
     cursor: dict[str, int] | None = field(default=None)
     caught_up: bool = True  # false: more is on its way into the store
+    updates: list[Any] = field(default_factory=list)  # catch-up: older messages changed since
+    up_to_seq: int | None = None  # catch-up: the cursor to page from next

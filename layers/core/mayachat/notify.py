@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from mayachat.catch_up import unread_ranges
-from mayachat.log_schema import STABLE_EVENT, WireMessage
+from mayachat.log_schema import MESSAGE_CREATED, WireMessage
 from mayachat.metrics import Count, Metrics
 from mayachat.model import Message, ReceiptKind, Room
 from mayachat.persistence import IncomingRecord, Outcome
@@ -131,8 +131,8 @@ class Notifier:
             )
 
     def _message(self, record: IncomingRecord) -> Message | Outcome:
-        if record.topic != self.messages_topic or record.event_type == STABLE_EVENT:
-            return Outcome.DONE  # nothing to tell anyone
+        if record.topic != self.messages_topic or record.event_type not in (None, MESSAGE_CREATED):
+            return Outcome.DONE  # nothing to tell anyone (a stable seq, an edit, a reaction)
         try:
             wire = WireMessage.model_validate_json(record.value or b"")
         except ValidationError as exc:

@@ -17,6 +17,7 @@ records come in log order (one partition); a record still to retry stops its roo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -25,15 +26,24 @@ from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from mayachat.log_schema import (
+    CHANGE_EVENTS,
     STABLE_EVENT,
     STABLE_SEQ_HEADER,
+    WireChange,
     WireMessage,
     WireReceipt,
     WireStable,
 )
 from mayachat.metrics import Count, Metrics, Timing
-from mayachat.model import Message, Receipt, ReceiptKind
-from mayachat.ports import DeadLetter, DeadLetters, MessageStore, StoreOutcome
+from mayachat.model import Change, ChangeKind, Message, Receipt, ReceiptKind
+from mayachat.ports import (
+    AttachmentKeeper,
+    ChangeOutcome,
+    DeadLetter,
+    DeadLetters,
+    MessageStore,
+    StoreOutcome,
+)
 
 logger = Logger(child=True)
 
@@ -79,11 +89,13 @@ class Persister:
     store: MessageStore
     dead_letters: DeadLetters
     metrics: Metrics
+    attachments: AttachmentKeeper | None = None  # None: this deployment has no uploads
 
     def persist(self, records: list[IncomingRecord]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(records)
         messages: list[tuple[int, Message]] = []
         receipts: list[tuple[int, Receipt]] = []
+        changes: list[tuple[int, Change]] = []
         marks: dict[int, StableMark] = {}  # record index -> the stable seq it announces
         for i, record in enumerate(records):
             try:
@@ -98,13 +110,24 @@ class Persister:
                 messages.append((i, decoded))
             elif isinstance(decoded, Receipt):
                 receipts.append((i, decoded))
+            elif isinstance(decoded, Change):
+                changes.append((i, decoded))
             else:
                 outcomes[i] = Outcome.DONE
         logger.info(
             "received from Kafka",
-            extra={"records": len(records), "messages": len(messages), "receipts": len(receipts)},
+            extra={
+                "records": len(records),
+                "messages": len(messages),
+                "receipts": len(receipts),
+                "changes": len(changes),
+            },
         )
         self._store_messages(records, messages, outcomes)
+        self._keep_attachments(messages, outcomes)
+        # After the messages: a change waits for its message (stored above, when both came
+        # in this batch).
+        self._apply_changes(changes, outcomes)
         self._apply_receipts(receipts, outcomes)
         self._raise_stable(marks, outcomes)
         final = [o or Outcome.RETRY for o in outcomes]
@@ -130,7 +153,7 @@ class Persister:
             if mark.room_id in stable:
                 outcomes[i] = Outcome.RETRY
 
-    def _decode(self, record: IncomingRecord) -> Message | Receipt | StableMark:
+    def _decode(self, record: IncomingRecord) -> Message | Receipt | StableMark | Change:
         """Parse and validate in one pass (pydantic-core reads the JSON bytes itself)."""
         if record.value is None:
             raise Poison("empty value (tombstone)")
@@ -138,6 +161,8 @@ class Persister:
             if record.topic == self.messages_topic and record.event_type == STABLE_EVENT:
                 mark = WireStable.model_validate_json(record.value)
                 return StableMark(mark.roomId, mark.stableSeq)
+            if record.topic == self.messages_topic and record.event_type in CHANGE_EVENTS:
+                return WireChange.model_validate_json(record.value).change()
             if record.topic == self.messages_topic:
                 return WireMessage.model_validate_json(record.value).message()
             if record.topic == self.events_topic:
@@ -195,6 +220,77 @@ class Persister:
             },
         )
 
+    def _keep_attachments(
+        self, messages: list[tuple[int, Message]], outcomes: list[Outcome | None]
+    ) -> None:
+        """Uploads a stored message refers to are kept (an upload no message refers to
+        expires); a failure retries the message (keeping is idempotent)."""
+        if self.attachments is None:
+            return
+        for i, message in messages:
+            attachment = message.content.get("attachmentId")
+            if outcomes[i] is not Outcome.DONE or not isinstance(attachment, str):
+                continue
+            kept = _upload_done(
+                self.attachments.keep,
+                message.room_id,
+                attachment,
+                message.message_id,
+                "could not keep an upload; the message is retried",
+            )
+            if not kept:
+                outcomes[i] = Outcome.RETRY
+
+    def _apply_changes(
+        self, changes: list[tuple[int, Change]], outcomes: list[Outcome | None]
+    ) -> None:
+        if not changes:
+            return
+        pending = self._forget_attachments(changes, outcomes)
+        applied = self.store.apply_changes([c for _, c in pending])
+        for (i, _), outcome in zip(pending, applied, strict=True):
+            outcomes[i] = Outcome.DONE if outcome is ChangeOutcome.APPLIED else Outcome.RETRY
+        self.metrics.count(Count.CHANGES_APPLIED, applied.count(ChangeOutcome.APPLIED))
+        logger.info(
+            "changes applied",
+            extra={
+                "applied": applied.count(ChangeOutcome.APPLIED),
+                "waiting": applied.count(ChangeOutcome.NOT_YET),
+                "retry": applied.count(ChangeOutcome.FAILED),
+            },
+        )
+
+    def _forget_attachments(
+        self, changes: list[tuple[int, Change]], outcomes: list[Outcome | None]
+    ) -> list[tuple[int, Change]]:
+        """A deleted message's upload goes before its tombstone is written (which forgets
+        which upload it was); those that could not be deleted are retried, not applied."""
+        deletions = [c.message_id for _, c in changes if c.kind is ChangeKind.DELETE]
+        if self.attachments is None or not deletions:
+            return changes
+        try:
+            uploads = self.store.attachments_of(deletions)
+        except Exception:
+            logger.warning("could not read the deleted messages' uploads", exc_info=True)
+            for i, change in changes:
+                if change.kind is ChangeKind.DELETE:
+                    outcomes[i] = Outcome.RETRY
+            return [(i, c) for i, c in changes if c.kind is not ChangeKind.DELETE]
+        ready = []
+        for i, change in changes:
+            upload = uploads.get(change.message_id) if change.kind is ChangeKind.DELETE else None
+            if upload is not None and not _upload_done(
+                self.attachments.forget,
+                change.room_id,
+                upload,
+                change.message_id,
+                "could not delete an upload; the deletion is retried",
+            ):
+                outcomes[i] = Outcome.RETRY
+                continue
+            ready.append((i, change))
+        return ready
+
     def _apply_receipts(
         self, receipts: list[tuple[int, Receipt]], outcomes: list[Outcome | None]
     ) -> None:
@@ -221,6 +317,20 @@ class Persister:
         return Outcome.DEAD_LETTERED
 
 
+def _upload_done(
+    act: Callable[[str, str], None], room_id: str, upload: str, message_id: str, failure: str
+) -> bool:
+    """Keep or forget an upload; False (logged) when S3 failed: the record is retried."""
+    try:
+        act(room_id, upload)
+    except Exception:
+        logger.warning(
+            failure, extra={"messageId": message_id, "attachmentId": upload}, exc_info=True
+        )
+        return False
+    return True
+
+
 def _lag_ms(message: Message, now: datetime) -> float:
     """From the ack (the message's createdAt, stamped as it was claimed) to now."""
     try:
@@ -233,19 +343,21 @@ def _lag_ms(message: Message, now: datetime) -> float:
 
 
 def _announced(
-    record: IncomingRecord, decoded: Message | Receipt | StableMark
+    record: IncomingRecord, decoded: Message | Receipt | StableMark | Change
 ) -> StableMark | None:
-    """The stable seq a record announces: a mark itself, or a message's `stableSeq` header."""
+    """The stable seq a record announces: a mark itself, or the `stableSeq` header of a
+    message or a change (a change's seq is its version)."""
     if isinstance(decoded, StableMark):
         return decoded
     raw = record.headers.get(STABLE_SEQ_HEADER)
-    if not isinstance(decoded, Message) or raw is None:
+    if not isinstance(decoded, Message | Change) or raw is None:
         return None
+    own = decoded.seq if isinstance(decoded, Message) else decoded.version
     try:
         seq = int(raw)
     except ValueError:
         seq = -1
-    if not 0 <= seq <= decoded.seq:
+    if not 0 <= seq <= own:
         # The message is good and is stored; only the announcement is ignored.
         logger.warning(
             "ignored a bad stableSeq header", extra={**_where(record), "header": raw[:20]}

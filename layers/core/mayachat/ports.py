@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 from mayachat.limits import Admission, Buckets
-from mayachat.model import Cursor, Message, Receipt, ReceiptKind, Room, RoomStats
+from mayachat.model import Change, Cursor, Message, Receipt, ReceiptKind, Room, RoomStats
 from mayachat.push import Device, Notification, PushPreferences
 
 
@@ -125,6 +125,30 @@ class SendLedger(Protocol):
 
 
 @dataclass(frozen=True)
+class SeqTicket:
+    """A seq taken for a record that is not a message (an edit, deletion or reaction): it
+    orders the room's changes, and counts in its stable seq as a message's does, so
+    catch-up serves a change only once it is applied."""
+
+    seq: int
+    member: str  # its entry among the room's pending seqs, for settle()
+    stable_before: int | None
+
+    def stable_once_logged(self) -> int | None:
+        if self.stable_before is None:
+            return None
+        return self.seq if self.stable_before == self.seq - 1 else self.stable_before
+
+
+class ChangeSeqs(Protocol):
+    def take(self, room_id: str) -> SeqTicket: ...
+
+    def settle(self, room_id: str, ticket: SeqTicket) -> None:
+        """The log holds the record: its seq is settled."""
+        ...
+
+
+@dataclass(frozen=True)
 class LogRecord:
     topic: str
     key: str | bytes | None
@@ -149,12 +173,24 @@ class LogUnavailable(Exception):
     """The log did not confirm the record in time; it may or may not hold it."""
 
 
+@dataclass(frozen=True)
+class Slice:
+    """A room's records in (after, up_to], at most `limit` of them: its messages, in seq
+    order and their current state, and the older messages that changes among them changed
+    (edited, deleted, reacted to), in their current state."""
+
+    messages: list[Message]
+    updates: list[Message]
+    last_seq: int  # the highest seq the slice covers: the next slice starts after it
+    has_more: bool  # records above last_seq, up to up_to, did not fit
+
+
 class MessageArchive(Protocol):
     """The queryable store of every persisted message (MongoDB)."""
 
-    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[list[Message], int]:
-        """Messages with after_seq < seq <= the room's durable stable seq, in seq order, and
-        that stable seq: every acked message at or below it is stored."""
+    def after(self, room_id: str, after_seq: int, limit: int) -> tuple[Slice, int]:
+        """The slice of (after_seq, the room's durable stable seq], and that stable seq:
+        every acked message and change at or below it is stored."""
         ...
 
 
@@ -206,6 +242,61 @@ class ConnectionGateway(Protocol):
         ...
 
 
+# -- edits, deletions and reactions (mayachat.message_actions) ------------------------------
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """What the rules of edits, deletions and reactions need of a message."""
+
+    sender_id: str
+    created_at_ms: int
+    content_type: str
+    client_msg_id: str
+    deleted: bool = False
+    version: int = 0  # the seq of its newest change
+    reactions: Mapping[str, Sequence[str]] = field(default_factory=dict)  # emoji -> who
+
+
+@dataclass(frozen=True)
+class Begun:
+    facts: MessageFacts
+    now_ms: int  # the store's clock, for the edit window
+
+
+class MessageStates(Protocol):
+    """Each recent message's facts in Redis (its room's slot), from its send on: what the
+    rules of its changes read."""
+
+    def begin(self, room_id: str, message_id: str) -> Begun | None:
+        """The facts, or None when Redis does not know the message (its state expired or
+        was lost: seed it from MongoDB)."""
+        ...
+
+    def seed(self, room_id: str, message_id: str, facts: MessageFacts) -> None:
+        """Know the message again (a no-op if Redis learned it meanwhile)."""
+        ...
+
+    def apply(self, change: Change, facts: MessageFacts) -> dict[str, int]:
+        """The logged change, applied to the facts (a deletion also drops what the send
+        claim kept of its content); the message's reaction counts after it."""
+        ...
+
+
+class MessageLookup(Protocol):
+    """The persisted view of a message and its room (MongoDB), for what Redis does not know."""
+
+    def message(self, message_id: str) -> Message | None: ...
+
+    def room(self, room_id: str) -> Room | None: ...
+
+
+class ChangeOutcome(StrEnum):
+    APPLIED = "applied"  # applied now, or already (a redelivery), or older than the stored
+    NOT_YET = "not_yet"  # its message is not stored yet: retry (it is on its way)
+    FAILED = "failed"  # a transient error: retry later
+
+
 class StoreOutcome(StrEnum):
     STORED = "stored"  # written now
     DUPLICATE = "duplicate"  # already there (a redelivery or a resend): nothing changed
@@ -227,6 +318,24 @@ class MessageStore(Protocol):
     def raise_stable(self, stable: Mapping[str, int]) -> bool:
         """Raise each room's durable stable seq (never lower it); False on a transient error."""
         ...
+
+    def apply_changes(self, changes: Sequence[Change]) -> list[ChangeOutcome]:
+        """Apply edits, deletions and reactions where newer than what is stored (a deletion
+        always, and nothing after it); one outcome per change, in order."""
+        ...
+
+    def attachments_of(self, message_ids: Sequence[str]) -> dict[str, str]:
+        """message id -> the attachment id of its content, for those that have one."""
+        ...
+
+
+class AttachmentKeeper(Protocol):
+    """What persist does to uploads (S3): an upload a message refers to is kept, the one a
+    deleted message referred to goes. Both idempotent; both raise on a transient error."""
+
+    def keep(self, room_id: str, attachment_id: str) -> None: ...
+
+    def forget(self, room_id: str, attachment_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -272,6 +381,10 @@ class ChatReads(Protocol):
     ) -> list[Message]:
         """Newest first below `before` (or from the newest); oldest first above `after`;
         never past `up_to` (the room's stable seq)."""
+        ...
+
+    def slice(self, room_id: str, after: int, up_to: int, limit: int) -> Slice:
+        """Catch-up from a cursor: MessageArchive's slice, below a stable seq read already."""
         ...
 
     def cursors(self, user_id: str, room_ids: Sequence[str]) -> dict[str, Cursor]: ...

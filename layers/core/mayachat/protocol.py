@@ -14,7 +14,14 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
 from mayachat.errors import ChatError, ErrorCode
-from mayachat.fields import CLIENT_MSG_ID_PATTERN, ClientMsgId, RoomId, Seq
+from mayachat.fields import (
+    CLIENT_MSG_ID_PATTERN,
+    MESSAGE_ID_PATTERN,
+    ClientMsgId,
+    MessageId,
+    RoomId,
+    Seq,
+)
 from mayachat.frames import ErrorFrame
 
 
@@ -27,11 +34,71 @@ class TextContent(Frame):
     text: Annotated[str, Field(min_length=1)]
 
 
+# An attachment uploaded to the room (POST /api/rooms/{roomId}/attachments) and what the
+# client says of it; `text` is a caption. Downloads are for the room's members only.
+class _AttachmentContent(Frame):
+    attachmentId: MessageId
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    size: Annotated[StrictInt, Field(ge=1)]
+    mimeType: Annotated[str, Field(max_length=127, pattern=r"^[\w.+-]+/[\w.+-]+$")]
+    text: Annotated[str, Field(min_length=1)] | None = None
+
+
+Dimension = Annotated[StrictInt, Field(ge=1, le=100_000)]
+
+
+class ImageContent(_AttachmentContent):
+    type: Literal["image"]
+    width: Dimension | None = None
+    height: Dimension | None = None
+
+
+class FileContent(_AttachmentContent):
+    type: Literal["file"]
+
+
+Content = Annotated[TextContent | ImageContent | FileContent, Field(discriminator="type")]
+
+
 class SendMessageFrame(Frame):
     action: Literal["sendMessage"]
     roomId: RoomId
     clientMsgId: ClientMsgId
-    content: TextContent
+    content: Content
+
+
+class EditMessageFrame(Frame):
+    action: Literal["editMessage"]
+    roomId: RoomId
+    messageId: MessageId
+    content: TextContent  # only text is edited; a photo is deleted and sent again
+
+
+class DeleteMessageFrame(Frame):
+    action: Literal["deleteMessage"]
+    roomId: RoomId
+    messageId: MessageId
+
+
+# One emoji as users pick it: a pictograph with its modifiers (variation selector, skin tone,
+# keycap, tag sequence), a ZWJ sequence of those (a family), or a flag; never two of them.
+_PICTOGRAPH = (
+    r"[\U0001F000-\U0001FAFF\u2600-\u27BF\u2300-\u23FF\u2B00-\u2BFF\u3030\u303D\u3297"
+    r"\u3299\u00A9\u00AE\u203C\u2049\u2122\u2139\u2194-\u21AA]"
+)
+_MODIFIERS = r"[\uFE0F\u20E3\U0001F3FB-\U0001F3FF\U000E0020-\U000E007F]*"
+EMOJI_PATTERN = (
+    rf"^(?:[\U0001F1E6-\U0001F1FF]{{2}}"
+    rf"|{_PICTOGRAPH}{_MODIFIERS}(?:\u200D{_PICTOGRAPH}{_MODIFIERS})*)$"
+)
+
+
+class ReactFrame(Frame):
+    action: Literal["react"]
+    roomId: RoomId
+    messageId: MessageId
+    emoji: Annotated[str, Field(min_length=1, max_length=10, pattern=EMOJI_PATTERN)]
+    op: Literal["add", "remove"]
 
 
 class TypingFrame(Frame):
@@ -81,25 +148,39 @@ def parse_frame(model: type[F], data: dict[str, Any], *, max_text: int) -> F:
         frame = model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "frame"
+        loc = list(first["loc"])
+        if len(loc) > 2 and loc[0] == "content":
+            del loc[1]  # the content type: pydantic names the union's branch in the path
+        where = ".".join(str(part) for part in loc) or "frame"
         raise ChatError(
-            ErrorCode.INVALID_FIELD, f"{where}: {first['msg']}", client_msg_id=client_msg_id
+            ErrorCode.INVALID_FIELD,
+            f"{where}: {first['msg']}",
+            client_msg_id=client_msg_id,
+            message_id=echoable_message_id(data.get("messageId")),
         ) from None
-    if isinstance(frame, SendMessageFrame) and len(frame.content.text) > max_text:
+    text = getattr(getattr(frame, "content", None), "text", None)
+    if text is not None and len(text) > max_text:
         raise ChatError(
             ErrorCode.TOO_LONG,
-            f"content.text: {len(frame.content.text)} characters, the limit is {max_text}",
+            f"content.text: {len(text)} characters, the limit is {max_text}",
             client_msg_id=client_msg_id,
+            message_id=getattr(frame, "messageId", None),
         )
     return frame
 
 
 _CLIENT_MSG_ID = re.compile(CLIENT_MSG_ID_PATTERN)
+_MESSAGE_ID = re.compile(MESSAGE_ID_PATTERN)
 
 
 def echoable_client_msg_id(value: object) -> str | None:
     """The frame's clientMsgId, for the error frame, if it is a valid one (never echo junk)."""
     return value if isinstance(value, str) and _CLIENT_MSG_ID.fullmatch(value) else None
+
+
+def echoable_message_id(value: object) -> str | None:
+    """The messageId an edit, delete or reaction names, for its error frame, if valid."""
+    return value if isinstance(value, str) and _MESSAGE_ID.fullmatch(value) else None
 
 
 def encode(frame: Mapping[str, Any]) -> bytes:
@@ -110,6 +191,8 @@ def error_frame(error: ChatError) -> ErrorFrame:
     frame: ErrorFrame = {"type": "error", "code": error.code.value, "message": error.message}
     if error.client_msg_id:
         frame["clientMsgId"] = error.client_msg_id
+    if error.message_id:
+        frame["messageId"] = error.message_id
     if error.retry_after is not None:
         frame["retryAfterMs"] = max(1, round(error.retry_after * 1000))
     return frame

@@ -92,6 +92,18 @@ class Settings(BaseModel):
     push_apns_application_arn: str | None = None
     push_apns_sandbox_application_arn: str | None = None
 
+    # Attachments (mayachat.attachments): the bucket (template.yaml's AttachmentsBucket; the
+    # local one is made by the local AWS server), the most bytes one may have, the types
+    # accepted (comma-separated) and how long a presigned upload or download URL works.
+    attachments_bucket: str = "mayachat-attachments"
+    # 5 GiB at most: the largest object one POST can store.
+    attachment_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1, le=5 * 1024**3)
+    attachment_types: str = (
+        "image/jpeg,image/png,image/gif,image/webp,image/heic,application/pdf,text/plain,"
+        "audio/mpeg,audio/mp4,video/mp4,application/zip"
+    )
+    attachment_url_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
+
     # Where route functions post frames to connections (API Gateway Management API):
     # https://{api-id}.execute-api.{region}.amazonaws.com/{stage} in AWS, the emulator locally.
     websocket_management_endpoint: str | None = None
@@ -127,6 +139,15 @@ class Settings(BaseModel):
     seq_abandon_seconds: float = Field(default=30.0, ge=10)
     # How long a room's member list is cached in Redis before MongoDB is asked again.
     membership_cache_seconds: int = Field(default=300, ge=1)
+    # Edits, deletions and reactions (mayachat.message_actions): a sender edits a text
+    # message for this long after sending it...
+    edit_window_seconds: int = Field(default=15 * 60, ge=0)
+    # ...a message carries at most this many kinds of reaction, a user this many of them.
+    max_reaction_kinds: int = Field(default=20, ge=1, le=100)
+    max_reactions_per_user: int = Field(default=10, ge=1, le=100)
+    # A message's facts stay in Redis this long after its send or last change (~200 bytes
+    # each); older ones are read again from MongoDB when changed. Longer than persist lags.
+    message_state_ttl_seconds: int = Field(default=24 * 3600, ge=300)
 
     @field_validator("kafka_brokers")
     @classmethod

@@ -9,6 +9,7 @@ from mayachat_local.services.kafka import KafkaService
 from mayachat_local.services.moto import MotoService
 from mayachat_local.services.postgres import PostgresService
 from mayachat_local.services.redis import RedisClusterService, RedisService
+from mayachat_local.services.s3s import S3sService
 
 # Dependencies first: `down` stops them in reverse.
 SERVICES: dict[str, type[Service]] = {
@@ -18,6 +19,7 @@ SERVICES: dict[str, type[Service]] = {
     "redis": RedisService,
     "aws": MotoService,
     "redis-cluster": RedisClusterService,
+    "s3s": S3sService,
 }
 
 __all__ = ["SERVICES", "Service", "Status", "build"]

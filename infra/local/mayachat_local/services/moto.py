@@ -1,8 +1,10 @@
 """moto's standalone server for the AWS APIs we do not emulate ourselves (Secrets Manager,
 SSM, SQS, SNS mobile push). Port 4566, LocalStack's, so a running LocalStack is reused as is.
 
-It holds the SNS platform applications the notify function pushes through, one per platform
-(made at every start: moto keeps nothing across restarts)."""
+It holds the SNS platform applications the notify function pushes through, one per platform,
+and the attachments bucket (with CORS, so the web demo uploads from the browser); both made at
+every start: moto keeps nothing across restarts. moto's S3 does not enforce presigned POST
+policies: the tests that need it use services/s3s.py."""
 
 from __future__ import annotations
 
@@ -21,6 +23,18 @@ PUSH_APPLICATIONS = {
 PUSH_APPLICATION_NAME = "mayachat-local"
 ACCOUNT = "123456789012"  # moto's
 REGION = "us-east-1"
+# Any origin, as CorsAllowOrigin's default: the demo page is served from the local HTTP API.
+ATTACHMENTS_CORS = {
+    "CORSRules": [
+        {
+            "AllowedOrigins": ["*"],
+            "AllowedMethods": ["GET", "POST", "PUT"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 600,
+        }
+    ]
+}
 
 
 def push_environment() -> dict[str, str]:
@@ -43,7 +57,7 @@ class MotoService(Service):
     def endpoint(self) -> str:
         return f"http://{self.config.host}:{self.port}"
 
-    def _client(self, service: Literal["sns", "sts"]) -> Any:
+    def _client(self, service: Literal["s3", "sns", "sts"]) -> Any:
         import boto3
         from botocore.config import Config
 
@@ -53,7 +67,12 @@ class MotoService(Service):
             region_name=REGION,
             aws_access_key_id="test",
             aws_secret_access_key="test",  # noqa: S106 - local only
-            config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1}),
+            config=Config(
+                connect_timeout=1,
+                read_timeout=2,
+                retries={"max_attempts": 1},
+                s3={"addressing_style": "path"},
+            ),
         )
 
     def healthy(self) -> bool:
@@ -81,3 +100,13 @@ class MotoService(Service):
                     Platform=platform,
                     Attributes={"PlatformCredential": "local", "PlatformPrincipal": "local"},
                 )
+        self._make_attachments_bucket()
+
+    def _make_attachments_bucket(self) -> None:
+        from mayachat.settings import Settings
+
+        s3 = self._client("s3")
+        bucket = Settings().attachments_bucket  # the default, which the local functions use
+        if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+            s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=ATTACHMENTS_CORS)

@@ -11,6 +11,7 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 
+from mayachat.adapters.mongo_archive import read_slice
 from mayachat.adapters.mongo_schema import (
     CURSORS,
     MESSAGES,
@@ -21,13 +22,14 @@ from mayachat.adapters.mongo_schema import (
     utc,
 )
 from mayachat.model import Cursor, Message, Room, RoomStats
-from mayachat.ports import SeqRange
+from mayachat.ports import SeqRange, Slice
 from mayachat.tracing import traced_calls
 
 
 @traced_calls("mongodb")
 class MongoChatReads:
     def __init__(self, db: Database[Document]) -> None:
+        self._db = db
         self._rooms = db[ROOMS]
         self._messages = db[MESSAGES]
         self._cursors = db[CURSORS]
@@ -68,6 +70,9 @@ class MongoChatReads:
         cursor = self._messages.find(query).sort("seq", order).limit(limit)
         return [document_to_message(d) for d in cursor]
 
+    def slice(self, room_id: str, after: int, up_to: int, limit: int) -> Slice:
+        return read_slice(self._db, room_id, after, up_to, limit)
+
     def cursors(self, user_id: str, room_ids: Sequence[str]) -> dict[str, Cursor]:
         if not room_ids:
             return {}
@@ -102,7 +107,7 @@ class MongoChatReads:
         """Counts per sender in one $group; first and last by the (roomId, seq) index
         ($min/$max accumulators are not in FerretDB v1)."""
         pipeline: list[Document] = [
-            {"$match": {"roomId": room_id}},
+            {"$match": {"roomId": room_id, "deleted": {"$ne": True}}},
             {"$group": {"_id": "$senderId", "count": {"$sum": 1}}},
         ]
         groups = list(self._messages.aggregate(pipeline))
@@ -130,4 +135,5 @@ def _unread_filter(user_id: str, unread: Mapping[str, SeqRange]) -> Document:
             for room, (after, up_to) in _open(unread).items()
         ],
         "senderId": {"$ne": user_id},
+        "deleted": {"$ne": True},  # nothing left to read
     }

@@ -6,6 +6,7 @@ Only operations MongoDB, Atlas and FerretDB v1 all support (no transactions, no 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,9 @@ SEQ_BLOCKS = "room_seq_blocks"
 CURSORS = "room_cursors"
 
 
+CHANGES = "message_changes"  # one per edit, deletion or reaction: (roomId, seq) -> messageId
+
+
 PUSH_DEVICES = "push_devices"  # one per push token: mayachat.adapters.mongo_push
 
 
@@ -47,6 +51,11 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
         {"unique": True, "name": "room_seq_unique"},
     ),
     (ROOMS, [("members", ASCENDING)], {"name": "members"}),
+    (
+        CHANGES,
+        [("roomId", ASCENDING), ("seq", ASCENDING)],
+        {"unique": True, "name": "room_seq_unique"},
+    ),
     (SEQ_BLOCKS, [("roomId", ASCENDING), ("block", DESCENDING)], {"name": "room_block"}),
     (CURSORS, [("userId", ASCENDING), ("roomId", ASCENDING)], {"name": "user_room"}),
     (PUSH_DEVICES, [("userId", ASCENDING), ("deviceId", ASCENDING)], {"name": "user_device"}),
@@ -99,9 +108,6 @@ def message_to_document(message: Message) -> Document:
 
 
 def document_to_message(doc: Document) -> Message:
-    created: datetime = doc["createdAt"]
-    if created.tzinfo is None:  # BSON datetimes come back naive, in UTC
-        created = created.replace(tzinfo=UTC)
     return Message(
         message_id=doc["_id"],
         room_id=doc["roomId"],
@@ -109,8 +115,35 @@ def document_to_message(doc: Document) -> Message:
         sender_id=doc["senderId"],
         client_msg_id=doc["clientMsgId"],
         content=doc["content"],
-        created_at=created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        created_at=iso(doc["createdAt"]),
+        version=int(doc.get("version", 0)),
+        edited_at=iso(doc["editedAt"]) if doc.get("editedAt") else None,
+        deleted_at=iso(doc["deletedAt"]) if doc.get("deleted") else None,
+        deleted_by=doc.get("deletedBy"),
+        reactions=reactions_of(doc),
     )
+
+
+def iso(value: datetime) -> str:
+    """A BSON date as the protocol writes times."""
+    return utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def reaction_key(user_id: str, emoji: str) -> str:
+    """The field of one user's one emoji under a message's `reactions`: user ids may hold
+    dots, which field paths cannot."""
+    return hashlib.sha1(f"{user_id}|{emoji}".encode(), usedforsecurity=False).hexdigest()[:20]
+
+
+def reactions_of(doc: Document) -> dict[str, list[str]]:
+    """`reactions` ({key: {u, e, v, on}}) as emoji -> who, in the order they reacted."""
+    on = sorted(
+        (int(r["v"]), r["e"], r["u"]) for r in (doc.get("reactions") or {}).values() if r["on"]
+    )
+    reactions: dict[str, list[str]] = {}
+    for _, emoji, user in on:
+        reactions.setdefault(emoji, []).append(user)
+    return reactions
 
 
 def room_to_document(room: Room) -> Document:
@@ -120,6 +153,10 @@ def room_to_document(room: Room) -> Document:
         "members": list(room.members),
         "createdBy": room.created_by,
         "createdAt": room.created_at,
+        # From the start: stable_seq() falls back to lastSeq only for rooms made before it
+        # existed, and that would serve a message stored before its record is done (its
+        # upload kept, say).
+        "stableSeq": room.stable_seq,
     }
     if room.name:
         doc["name"] = room.name

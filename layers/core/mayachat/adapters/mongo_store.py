@@ -9,6 +9,10 @@
 - room summaries (last message, last seq, updated at): one conditional update per room and
   batch, so they never move backwards.
 - receipts: a `$max` upsert of the member's cursor; `read` implies `delivered`.
+- edits, deletions, reactions: one conditional update each, in one unordered bulk write. An
+  edit where its version is above the message's, a reaction where above that user's emoji's,
+  neither on a deleted message; a deletion always, once: the content becomes a tombstone, the
+  reactions go, and so does the room summary's copy of the text.
 """
 
 from __future__ import annotations
@@ -22,15 +26,17 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from mayachat.adapters.mongo_schema import (
+    CHANGES,
     CURSORS,
     MESSAGES,
     ROOMS,
     Document,
     created_at,
     message_to_document,
+    reaction_key,
 )
-from mayachat.model import Message, Receipt, ReceiptKind
-from mayachat.ports import StoreOutcome
+from mayachat.model import DELETED_CONTENT, Change, ChangeKind, Message, Receipt, ReceiptKind
+from mayachat.ports import ChangeOutcome, StoreOutcome
 from mayachat.tracing import traced_calls
 
 logger = Logger(child=True)
@@ -58,6 +64,7 @@ class MongoMessageStore:
         self._messages = db[MESSAGES]
         self._rooms = db[ROOMS]
         self._cursors = db[CURSORS]
+        self._changes = db[CHANGES]
 
     def _failed(self, exc: PyMongoError) -> None:
         if not (isinstance(exc, OperationFailure) and exc.code in AUTH_FAILURES):
@@ -191,6 +198,69 @@ class MongoMessageStore:
             return [False] * len(receipts)
         return [True] * len(receipts)
 
+    def apply_changes(self, changes: Sequence[Change]) -> list[ChangeOutcome]:
+        """A change whose message is not stored yet waits (retried: it is on its way, behind
+        it in the same partition); one that matches nothing is older than what is stored,
+        or for a deleted message: applied, in effect."""
+        if not changes:
+            return []
+        try:
+            ids = list({c.message_id for c in changes})
+            stored = {d["_id"] for d in self._messages.find({"_id": {"$in": ids}}, {"_id": 1})}
+        except PyMongoError as exc:
+            self._failed(exc)
+            return [ChangeOutcome.FAILED] * len(changes)
+        outcomes = [
+            ChangeOutcome.APPLIED if c.message_id in stored else ChangeOutcome.NOT_YET
+            for c in changes
+        ]
+        ready = [i for i, c in enumerate(changes) if c.message_id in stored]
+        updates = [_change_updates(changes[i]) for i in ready]
+        pointers = [
+            {
+                "_id": f"{changes[i].room_id}:{changes[i].version}",
+                "roomId": changes[i].room_id,
+                "seq": changes[i].version,
+                "messageId": changes[i].message_id,
+            }
+            for i in ready
+        ]
+        try:
+            if updates:
+                self._messages.bulk_write([message for message, _ in updates], ordered=False)
+                self._record_changes(pointers)
+            summaries = [summary for _, summary in updates if summary is not None]
+            if summaries:
+                self._rooms.bulk_write(summaries, ordered=False)
+        except BulkWriteError as exc:
+            # Either write failed in part: retry the lot (each update is idempotent).
+            logger.warning(
+                "changes not applied", extra={"errors": len(exc.details.get("writeErrors", []))}
+            )
+            for i in ready:
+                outcomes[i] = ChangeOutcome.FAILED
+        except PyMongoError as exc:
+            self._failed(exc)
+            for i in ready:
+                outcomes[i] = ChangeOutcome.FAILED
+        return outcomes
+
+    def _record_changes(self, pointers: list[Document]) -> None:
+        """Where catch-up finds the change (messages under a cursor it changed): written
+        after the change, so a catch-up that finds it finds the message changed."""
+        try:
+            self._changes.insert_many(pointers, ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+
+    def attachments_of(self, message_ids: Sequence[str]) -> dict[str, str]:
+        found = self._messages.find(
+            {"_id": {"$in": list(message_ids)}, "content.attachmentId": {"$exists": True}},
+            {"content.attachmentId": 1},
+        )
+        return {d["_id"]: str(d["content"]["attachmentId"]) for d in found}
+
     def raise_stable(self, stable: Mapping[str, int]) -> bool:
         if not stable:
             return True
@@ -204,6 +274,63 @@ class MongoMessageStore:
             self._failed(exc)
             return False
         return True
+
+
+def _change_updates(change: Change) -> tuple[UpdateOne, UpdateOne | None]:
+    """The update of the message, and of its room's summary when that shows it. Every change
+    raises the message's `version` (the seq of its newest change); an edit wins over older
+    edits by `editVersion`, a reaction over that user's older ones of that emoji by its `v`."""
+    at = datetime.fromisoformat(change.at.replace("Z", "+00:00"))
+    v = change.version
+    live = {"_id": change.message_id, "deleted": {"$ne": True}}
+    summary = {"_id": change.room_id, "lastMessage.messageId": change.message_id}
+    if change.kind is ChangeKind.EDIT:
+        edit = {"content": change.content, "editedAt": at, "editVersion": v}
+        return (
+            UpdateOne(
+                {**live, "$or": _older("editVersion", v)},
+                {"$set": edit, "$max": {"version": v}},
+            ),
+            UpdateOne(
+                {
+                    **summary,
+                    "lastMessage.deleted": {"$ne": True},
+                    "$or": _older("lastMessage.editVersion", v),
+                },
+                {"$set": {"lastMessage." + k: value for k, value in edit.items()}},
+            ),
+        )
+    if change.kind is ChangeKind.DELETE:
+        tombstone = {
+            "deleted": True,
+            "deletedAt": at,
+            "deletedBy": change.user_id,
+            "content": DELETED_CONTENT,
+        }
+        return (
+            UpdateOne(
+                live,
+                {"$set": tombstone, "$max": {"version": v}, "$unset": {"reactions": ""}},
+            ),
+            UpdateOne(
+                summary,
+                {"$set": {"lastMessage.content": DELETED_CONTENT, "lastMessage.deleted": True}},
+            ),
+        )
+    field = "reactions." + reaction_key(change.user_id, change.emoji or "")
+    reaction = {"u": change.user_id, "e": change.emoji, "v": v, "on": change.added}
+    return (
+        UpdateOne(
+            {**live, "$or": _older(field + ".v", v)},
+            {"$set": {field: reaction}, "$max": {"version": v}},
+        ),
+        None,
+    )
+
+
+def _older(path: str, version: int) -> list[Document]:
+    """`path` holds an older version than this, or none."""
+    return [{path: {"$lt": version}}, {path: {"$exists": False}}]
 
 
 def _summary(message: Message) -> Document:

@@ -18,7 +18,7 @@ COMMANDS = (
     "eval", "evalsha", "script|load", "script|exists", "info", "time",
     # keys, strings, hashes, sets, sorted sets
     "get", "set", "del", "exists", "expire", "pexpire",
-    "hget", "hset", "hmget", "hincrby", "hexists",
+    "hget", "hset", "hmget", "hgetall", "hincrby", "hexists",
     "sadd", "smembers",
     "zadd", "zrem", "zrange", "zrangebyscore", "zremrangebyscore", "zcard", "zscore",
     # cluster mode (ElastiCache Serverless): the client reads the slot map, and the command

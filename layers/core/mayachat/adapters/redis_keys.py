@@ -55,6 +55,17 @@ def send_claim(room_id: str, sender_id: str, client_msg_id: str) -> str:
     return f"room:{{{room_id}}}:claim:{sender_id}:{client_msg_id}"
 
 
+def message_state(room_id: str, message_id: str) -> str:
+    """A recent message's facts (sender, time, type, deleted, change version): its room's
+    slot, with its send claim."""
+    return f"room:{{{room_id}}}:msg:{message_id}"
+
+
+def message_reactions(room_id: str, message_id: str) -> str:
+    """Its reactions: `userId|emoji` -> `version:1` (on) or `version:0` (taken back)."""
+    return f"room:{{{room_id}}}:msg:{message_id}:reactions"
+
+
 def rate_limit(user_id: str, bucket: str) -> str:
     """One of a user's token buckets: all in the user's slot, taken from in one script."""
     return f"rate:{{{user_id}}}:{bucket}"

@@ -28,8 +28,8 @@ from typing import Any
 from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
-from mayachat.model import Message
-from mayachat.ports import Claim, Lag, SeqReservations
+from mayachat.model import Message, epoch_ms
+from mayachat.ports import Claim, Lag, SeqReservations, SeqTicket
 from mayachat.tracing import traced_calls
 
 _NOW = """
@@ -71,7 +71,8 @@ local function allocate(seq_key, pending_key, now)
   return seq, member
 end
 """
-# KEYS: seq, pending, claim. ARGV: draft message JSON, claim ttl (s), abandon (ms).
+# KEYS: seq, pending, claim, the draft's facts. ARGV: draft message JSON, claim ttl (s),
+# abandon (ms), the draft's sender, createdAt (ms), content type, clientMsgId, facts ttl (s).
 # Returns {'restart'} | {'acked', message, seq} | {'new'|'again', message, seq, member,
 # stable, ceiling}.
 _CLAIM = (
@@ -98,7 +99,25 @@ local before = stable(KEYS[1], KEYS[2], now, abandon)
 local seq, member = allocate(KEYS[1], KEYS[2], now)
 redis.call('HSET', KEYS[3], 'm', ARGV[1], 'seq', seq, 'member', member, 'acked', '0')
 redis.call('EXPIRE', KEYS[3], ARGV[2])
+-- the new message's facts, for its edits, deletion and reactions (redis_message_states)
+redis.call('HSET', KEYS[4], 's', ARGV[4], 't', ARGV[5], 'ty', ARGV[6], 'k', ARGV[7], 'd', '0')
+redis.call('EXPIRE', KEYS[4], ARGV[8])
 return {'new', ARGV[1], seq, member, before, ceiling}
+"""
+)
+# KEYS: seq, pending. ARGV: abandon (ms). A seq for a record that is not a message (an edit,
+# deletion or reaction): pending until settled, like a message's. Returns {'restart'} |
+# {seq, member, stable before, ceiling}.
+_TAKE = (
+    _NOW
+    + _INCARNATION
+    + _STABLE
+    + """
+if not counter_ok(KEYS[1]) then return {'restart'} end
+local ceiling = redis.call('HGET', KEYS[1], 'ceiling') or '0'
+local before = stable(KEYS[1], KEYS[2], now, tonumber(ARGV[1]))
+local seq, member = allocate(KEYS[1], KEYS[2], now)
+return {seq, member, before, ceiling}
 """
 )
 # KEYS: pending, claim. ARGV: pending member, claim ttl (s).
@@ -162,15 +181,18 @@ class RedisRoomSequences:
         *,
         claim_ttl_seconds: int,
         abandon_seconds: float,
+        state_ttl_seconds: int = 24 * 3600,
         block: int = 1000,
     ) -> None:
         self._redis = client
         self._reservations = reservations
         self._claim_ttl = claim_ttl_seconds
         self._abandon_ms = int(abandon_seconds * 1000)
+        self._state_ttl = state_ttl_seconds
         self._block = block
         self._claim = client.register_script(_CLAIM)
         self._confirm = client.register_script(_CONFIRM)
+        self._take = client.register_script(_TAKE)
         self._init = client.register_script(_INIT)
         self._raise = client.register_script(_RAISE)
         self._publishable = client.register_script(_PUBLISHABLE)
@@ -182,8 +204,18 @@ class RedisRoomSequences:
             keys.room_seq(room),
             keys.room_pending(room),
             keys.send_claim(room, draft.sender_id, draft.client_msg_id),
+            keys.message_state(room, draft.message_id),
         ]
-        args: list[str | int] = [_encode(draft), self._claim_ttl, self._abandon_ms]
+        args: list[str | int] = [
+            _encode(draft),
+            self._claim_ttl,
+            self._abandon_ms,
+            draft.sender_id,
+            epoch_ms(draft.created_at),
+            str(draft.content.get("type", "text")),
+            draft.client_msg_id,
+            self._state_ttl,
+        ]
         while True:
             answer = self._claim(keys=claim_keys, args=args)
             kind = _text(answer[0])
@@ -210,6 +242,25 @@ class RedisRoomSequences:
                 keys.send_claim(message.room_id, message.sender_id, message.client_msg_id),
             ],
             args=[claim.member, self._claim_ttl],
+        )
+
+    # -- ChangeSeqs ------------------------------------------------------------------------
+    def take(self, room_id: str) -> SeqTicket:
+        room_keys = [keys.room_seq(room_id), keys.room_pending(room_id)]
+        while True:
+            answer = self._take(keys=room_keys, args=[self._abandon_ms])
+            if _text(answer[0]) == "restart":
+                self._restart(room_id)
+                continue
+            seq, member, stable, ceiling = int(answer[0]), _text(answer[1]), answer[2], answer[3]
+            self._cover(room_id, seq, int(ceiling))
+            return SeqTicket(seq, member, int(stable) if int(stable) >= 0 else None)
+
+    def settle(self, room_id: str, ticket: SeqTicket) -> None:
+        # A claim key no send has (a sender id holds no space): there is no claim to mark.
+        unclaimed = keys.send_claim(room_id, " ", " ")
+        self._confirm(
+            keys=[keys.room_pending(room_id), unclaimed], args=[ticket.member, self._claim_ttl]
         )
 
     # -- SequenceAllocator -----------------------------------------------------------------

@@ -24,7 +24,16 @@ from mayachat.edge.websocket import (
     logger,
 )
 from mayachat.model import Caller, ReceiptKind
-from mayachat.protocol import MarkFrame, PingFrame, SendMessageFrame, SyncFrame, TypingFrame
+from mayachat.protocol import (
+    DeleteMessageFrame,
+    EditMessageFrame,
+    MarkFrame,
+    PingFrame,
+    ReactFrame,
+    SendMessageFrame,
+    SyncFrame,
+    TypingFrame,
+)
 
 CONNECT, DISCONNECT, DEFAULT = "$connect", "$disconnect", "$default"
 
@@ -32,8 +41,25 @@ CONNECT, DISCONNECT, DEFAULT = "$connect", "$disconnect", "$default"
 def _send_message(caller: Caller, frame: SendMessageFrame) -> Reply:
     # To Kafka first (then the ack), then to the room's online members.
     messaging = bootstrap.messaging()
-    sent = messaging.send(caller, frame.roomId, frame.clientMsgId, frame.content.model_dump())
+    content = frame.content.model_dump(exclude_none=True)  # what the client left out stays out
+    sent = messaging.send(caller, frame.roomId, frame.clientMsgId, content)
     return None if sent.ack_posted else sent.ack
+
+
+def _edit(caller: Caller, frame: EditMessageFrame) -> Reply:
+    content = frame.content.model_dump()
+    return bootstrap.message_actions().edit(caller, frame.roomId, frame.messageId, content)
+
+
+def _delete(caller: Caller, frame: DeleteMessageFrame) -> Reply:
+    return bootstrap.message_actions().delete(caller, frame.roomId, frame.messageId)
+
+
+def _react(caller: Caller, frame: ReactFrame) -> Reply:
+    added = frame.op == "add"
+    return bootstrap.message_actions().react(
+        caller, frame.roomId, frame.messageId, frame.emoji, added
+    )
 
 
 def _typing(caller: Caller, frame: TypingFrame) -> Reply:
@@ -61,6 +87,9 @@ def _pong(caller: Caller, frame: PingFrame) -> Reply:
 
 FRAME_ROUTES: dict[str, FrameRoute[Any]] = {
     "sendMessage": FrameRoute(SendMessageFrame, _send_message),
+    "editMessage": FrameRoute(EditMessageFrame, _edit),
+    "deleteMessage": FrameRoute(DeleteMessageFrame, _delete),
+    "react": FrameRoute(ReactFrame, _react),
     "typing": FrameRoute(TypingFrame, _typing),
     "markDelivered": FrameRoute(MarkFrame, _mark),
     "markRead": FrameRoute(MarkFrame, _mark),
@@ -85,6 +114,9 @@ FUNCTIONS: dict[str, RouteFunction] = {
     "WsDefaultFunction": RouteFunction((DEFAULT,), bootstrap.frame_gate),
     "WsPingFunction": RouteFunction(("ping",), bootstrap.frame_gate),
     "WsSendMessageFunction": RouteFunction(("sendMessage",), bootstrap.messaging),
+    "WsMessageChangesFunction": RouteFunction(
+        ("editMessage", "deleteMessage", "react"), bootstrap.message_actions
+    ),
     "WsTypingFunction": RouteFunction(("typing",), bootstrap.typing_indicators),
     "WsReceiptsFunction": RouteFunction(("markDelivered", "markRead"), bootstrap.receipts),
     "WsSyncFunction": RouteFunction(("sync",), bootstrap.sync),

@@ -42,6 +42,7 @@ from mayachat.protocol import (
     Frame,
     decode_body,
     echoable_client_msg_id,
+    echoable_message_id,
     encode,
     error_frame,
     parse_frame,
@@ -203,10 +204,12 @@ def frame_route(routes: Mapping[str, FrameRoute[Any]]) -> LambdaHandler:
                 "a backing store is unavailable", extra={"error": f"{type(exc).__name__}: {exc}"}
             )
             bootstrap.metrics().count(Count.UNAVAILABLE)
+            frame_data = _frame_of(parsed, data)
             unavailable = ChatError(
                 ErrorCode.UNAVAILABLE,
                 "the service is briefly unavailable; retry (a message with the same clientMsgId)",
-                client_msg_id=echoable_client_msg_id(_frame_of(parsed, data).get("clientMsgId")),
+                client_msg_id=echoable_client_msg_id(frame_data.get("clientMsgId")),
+                message_id=echoable_message_id(frame_data.get("messageId")),
             )
             return answer(error_frame(unavailable))
         except Exception:

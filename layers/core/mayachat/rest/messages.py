@@ -51,6 +51,8 @@ def room_history(
         hasMore=page.has_more,
         nextCursor=page.cursor,
         caughtUp=page.caught_up,
+        updates=[MessageOut.of(m) for m in page.updates],
+        upToSeq=page.up_to_seq,
     )
 
 

@@ -24,8 +24,16 @@ class MessageOut(BaseModel):
     seq: int
     senderId: str
     clientMsgId: str
-    content: dict[str, Any]
+    content: dict[str, Any] = Field(description='{"type": "deleted"} once deleted')
     createdAt: str
+    version: int | None = Field(default=None, description="the seq of its newest change")
+    editedAt: str | None = None
+    deleted: bool | None = None
+    deletedAt: str | None = None
+    deletedBy: str | None = None
+    reactions: dict[str, list[str]] | None = Field(
+        default=None, description="emoji -> who chose it, in the order they did"
+    )
 
     @classmethod
     def of(cls, message: Message) -> MessageOut:
@@ -43,6 +51,15 @@ class HistoryOut(BaseModel):
         default=True,
         description="false: newer messages are on their way into the store; page again "
         "from your cursor in a moment (pages never skip them)",
+    )
+    updates: list[MessageOut] = Field(
+        default_factory=list,
+        description="after=...: older messages edited, deleted or reacted to since the "
+        "cursor, as they are now",
+    )
+    upToSeq: int | None = Field(
+        default=None,
+        description="after=...: your cursor from now on (changes take seqs too)",
     )
 
 
