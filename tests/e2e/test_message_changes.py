@@ -180,3 +180,17 @@ def test_an_offline_member_converges_to_what_live_members_saw(
     assert now[third["messageId"]]["reactions"] == {"🎉": [bob.user]}
     # From the cursor that sync gave, nothing more: each change is served once.
     assert (back.catch_up(room, back.cursor), back.updates) == ([], [])
+
+
+def test_an_edit_after_the_window_is_refused(
+    phone: Phone, new_room: Room, users: Users, redis_admin: Redis
+) -> None:
+    alice, bob = phone(users("alice")), phone(users("bob"))
+    room = new_room(alice.user, bob.user)
+    sent = alice.send_text(room, "old news")
+    # Sent 16 minutes ago, as far as the server's facts go (the window is 15).
+    facts = keys.message_state(room, sent["messageId"])
+    redis_admin.hincrby(facts, "t", -16 * 60 * 1000)
+    late = edit(alice, room, sent["messageId"], "new news")
+    assert (late["type"], late["code"]) == ("error", "edit_window_passed")
+    assert change(alice, "deleteMessage", room, sent["messageId"])["type"] == "ack"  # no window
