@@ -8,12 +8,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from pymongo import MongoClient
 from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
 from mayachat.model import RoomType
+from mayachat_local.config import StackConfig
 from mayachat_local.devtools.rooms import create_room
+from mayachat_local.process import running_pid, stop
+from mayachat_local.stack import up
 from tests.e2e.conftest import Client, Frame
 
 Phone = Callable[[str], Client]
@@ -194,3 +198,27 @@ def test_an_edit_after_the_window_is_refused(
     late = edit(alice, room, sent["messageId"], "new news")
     assert (late["type"], late["code"]) == ("error", "edit_window_passed")
     assert change(alice, "deleteMessage", room, sent["messageId"])["type"] == "ack"  # no window
+
+
+def test_changes_acked_while_mongodb_is_down_reach_catch_up_once_it_is_back(
+    phone: Phone, new_room: Room, users: Users, stack_config: StackConfig
+) -> None:
+    if running_pid(stack_config, "mongodb") is None:
+        pytest.skip("MongoDB was not started by this stack; the test will not stop it")
+    alice, bob = phone(users("alice")), phone(users("bob"))
+    room = new_room(alice.user, bob.user)
+    first = alice.send_text(room, "typo hree")
+    second = alice.send_text(room, "regrettable")
+    synced(phone(bob.user), room, 0)  # stored before the outage
+    assert stop(stack_config, "mongodb")
+    try:
+        # Redis knows the messages and Kafka takes the changes: all acked, none stored yet.
+        assert edit(alice, room, first["messageId"], "typo here")["type"] == "ack"
+        assert react(bob, room, first["messageId"], "👀")["type"] == "ack"
+        assert change(alice, "deleteMessage", room, second["messageId"])["type"] == "ack"
+    finally:
+        up(stack_config, ["mongodb"])
+    now = synced(phone(bob.user), room, 0)
+    assert now[first["messageId"]]["content"]["text"] == "typo here"
+    assert now[first["messageId"]]["reactions"] == {"👀": [bob.user]}
+    assert now[second["messageId"]]["content"] == {"type": "deleted"}
