@@ -1,20 +1,43 @@
 """The terminal client (`python -m mayachat_local.devtools.client`) as a user runs it, with
-its stdin a pipe, against the e2e gateway; bob is a plain WebSocket client."""
+its stdin a pipe, against the e2e gateway; bob is a plain WebSocket client. Chat, errors,
+edits, deletions and reactions both ways, catch-up of changes, and a file over REST."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import re
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
 
 from mayachat_local.gateway.server import LocalWebSocketGateway
+from mayachat_local.http_api.server import LocalHttpApi
 
-from .conftest import Client
+from .conftest import Client, bearer
+from .test_message_changes import change, edit, react
 
 CLIENT = [sys.executable, "-m", "mayachat_local.devtools.client"]
+
+
+@contextlib.contextmanager
+def _session(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """The client while the test types: at the end its input closes, and it must exit 0
+    (having waited for its acks); if the test fails first, it is killed."""
+    try:
+        yield proc
+        assert proc.stdin is not None
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:
@@ -127,3 +150,156 @@ def test_terminal_client_needs_a_user_or_token() -> None:
     )
     assert result.returncode == 2
     assert "--user" in result.stderr
+
+
+def _client(
+    gateway: LocalWebSocketGateway, user: str, room: str, *more: str
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CLIENT, "--user", user, "--room", room, "--url", gateway.url, *more],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+    )
+
+
+def _type(proc: subprocess.Popen[str], line: str) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()
+
+
+def test_terminal_client_edits_deletes_and_reacts(
+    gateway: LocalWebSocketGateway,
+    phone: Callable[[str], Client],
+    new_room: Callable[..., str],
+    users: Callable[[str], str],
+) -> None:
+    alice, bob_id = users("alice"), users("bob")
+    room = new_room(alice, bob_id)
+    bob = phone(bob_id)
+    with _session(_client(gateway, alice, room)) as proc:
+        lines, seen = _lines(proc), list[str]()
+        _expect(lines, f"-- synced {room}", seen)
+
+        # bob's message, and his edit of it: printed with its seq, then again marked.
+        helo = bob.send_text(room, "helo")
+        first = f"#{helo['seq']}"
+        assert _expect(lines, "helo", seen).endswith(f"{bob_id}: helo  {first}")
+        edit(bob, room, helo["messageId"], "hello")
+        _expect(lines, f"{bob_id}: hello  {first} [edited]", seen)
+
+        # alice reacts by seq; bob sees it, and she sees the counts as they change.
+        _type(proc, f"/react {first} 👍")
+        got = bob.expect("reaction", messageId=helo["messageId"])
+        assert (got["userId"], got["emoji"], got["op"], got["counts"]) == (
+            alice,
+            "👍",
+            "add",
+            {"👍": 1},
+        )
+        _expect(lines, f"{alice} reacted 👍 on {first}: 👍 1  ✓", seen)
+        react(bob, room, helo["messageId"], "❤️")
+        _expect(lines, f"{bob_id} reacted ❤️ on {first}: 👍 1 ❤️ 1", seen)
+        _type(proc, f"/unreact {helo['messageId']} 👍")  # by messageId this time
+        assert bob.expect("reaction", messageId=helo["messageId"])["counts"] == {"❤️": 1}
+        _expect(lines, f"{alice} took back 👍 on {first}: ❤️ 1  ✓", seen)
+
+        # alice edits and deletes her own message; bob gets both.
+        _type(proc, "tpyo here")
+        ack = _expect(lines, "tpyo here  ✓ #", seen)
+        mine = "#" + re.findall(r"✓ #(\d+)", ack)[0]
+        sent = bob.expect("message")["message"]
+        _type(proc, f"/edit {mine} typo fixed")
+        edited = bob.expect("message.edited", messageId=sent["messageId"])
+        assert edited["content"] == {"type": "text", "text": "typo fixed"}
+        _expect(lines, f"{alice}: typo fixed  {mine} [edited]  ✓", seen)
+        _type(proc, f"/delete {mine}")
+        assert bob.expect("message.deleted", messageId=sent["messageId"])["deletedBy"] == alice
+        _expect(lines, f"{alice}: [deleted]  {mine}  ✓", seen)
+
+        # bob deletes his: the text and reactions are gone from alice's screen.
+        change(bob, "deleteMessage", room, helo["messageId"])
+        assert _expect(lines, f"[deleted]  {first}", seen).endswith(f"{bob_id}: [deleted]  {first}")
+
+        # Refusals and mistakes are said, and nothing is left waiting for an ack.
+        other = bob.send_text(room, "bob's own")
+        _expect(lines, "bob's own", seen)
+        _type(proc, f"/edit #{other['seq']} mine now")
+        assert f"(#{other['seq']})" in _expect(lines, "! error not_yours", seen)
+        _type(proc, f"/react {first} 🎉")
+        _expect(lines, "! error message_deleted", seen)
+        _type(proc, "/delete #9999")
+        _expect(lines, "! no message #9999 in this room (yet)", seen)
+        _type(proc, f"/react {first}")
+        _expect(lines, "! usage: /react #SEQ|MESSAGE_ID EMOJI", seen)
+
+
+def test_terminal_client_catches_up_on_changes(
+    gateway: LocalWebSocketGateway,
+    phone: Callable[[str], Client],
+    new_room: Callable[..., str],
+    users: Callable[[str], str],
+) -> None:
+    alice, bob_id = users("alice"), users("bob")
+    room = new_room(alice, bob_id)
+    bob = phone(bob_id)
+    old = bob.send_text(room, "see you at 7")
+    gone = bob.send_text(room, "never mind")
+    newer = bob.send_text(room, "after the cursor")
+    edit(bob, room, old["messageId"], "see you at 8")
+    react(bob, room, old["messageId"], "🎉")
+    change(bob, "deleteMessage", room, gone["messageId"])
+    phone(bob_id).catch_up(room, 0)  # all of it stored
+
+    # From a cursor past the first two: they come back among the updates, as they are now.
+    with _session(_client(gateway, alice, room, "--after", str(gone["seq"]))) as proc:
+        lines, seen = _lines(proc), list[str]()
+        _expect(lines, f"-- synced {room}", seen)
+        assert _expect(lines, "see you at", seen).endswith(
+            f"{bob_id}: see you at 8  #{old['seq']} [edited]  🎉 1"
+        )
+        _expect(lines, f"{bob_id}: [deleted]  #{gone['seq']}", seen)
+        _expect(lines, f"{bob_id}: after the cursor  #{newer['seq']}", seen)
+        assert not any("see you at 7" in line or "never mind" in line for line in seen)
+        # The update is held: it can be changed by its seq.
+        _type(proc, f"/react #{old['seq']} 🎉")
+        _expect(lines, f"{alice} reacted 🎉 on #{old['seq']}: 🎉 2  ✓", seen)
+
+
+def test_terminal_client_attaches_a_file(
+    gateway: LocalWebSocketGateway,
+    rest_api: LocalHttpApi,
+    phone: Callable[[str], Client],
+    new_room: Callable[..., str],
+    users: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    alice, bob_id = users("alice"), users("bob")
+    room = new_room(alice, bob_id)
+    bob = phone(bob_id)
+    menu = tmp_path / "menu.txt"
+    menu.write_bytes(b"soup, bread\n")
+    with _session(_client(gateway, alice, room, "--rest", rest_api.url)) as proc:
+        lines, seen = _lines(proc), list[str]()
+        _expect(lines, f"-- synced {room}", seen)
+        _type(proc, f"/attach {menu}")
+        _expect(lines, f"{alice}: [file menu.txt, 12 B]  ✓ #", seen)
+        content = bob.expect("message")["message"]["content"]
+        assert {k: content[k] for k in ("type", "name", "size", "mimeType")} == {
+            "type": "file",
+            "name": "menu.txt",
+            "size": 12,
+            "mimeType": "text/plain",
+        }
+        link = httpx.get(
+            f"{rest_api.url}/api/rooms/{room}/attachments/{content['attachmentId']}",
+            headers=bearer(bob_id),
+            timeout=20,
+        )
+        assert link.status_code == 200, link.text
+        assert httpx.get(link.json()["url"], timeout=20).content == b"soup, bread\n"
+        _type(proc, f"/attach {tmp_path / 'missing.png'}")
+        _expect(lines, "! cannot read", seen)

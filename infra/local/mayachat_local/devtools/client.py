@@ -6,7 +6,9 @@
 Connects (locally: to .local/endpoints.json's websocket URL, with a dev token minted for
 --user), syncs the room, prints every frame readably, and sends each line typed as a message
 with a fresh clientMsgId. At the end of input (Ctrl-D, or a pipe closing) it waits for the
-acks of what it sent, then exits. Lines starting with "/": /typing, /stop, /quit.
+acks of what it sent, then exits. Lines starting with "/": /typing, /stop, /quit, and on a
+message (REF: its #seq, as printed, or its messageId) /edit REF TEXT, /delete REF,
+/react REF EMOJI, /unreact REF EMOJI; /attach PATH uploads a photo or file over REST.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import argparse
 import base64
 import contextlib
 import json
+import mimetypes
 import sys
 import threading
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,6 +42,17 @@ def default_url(state_dir: Path | None = None) -> str:
         return str(json.loads(path.read_text())["websocket"])
     except (OSError, ValueError, KeyError):
         return "ws://127.0.0.1:3001/local"
+
+
+def default_rest(state_dir: Path | None = None) -> str | None:
+    """The local REST API's URL, as `make dev` wrote it to .local/endpoints.json."""
+    from mayachat_local.config import StackConfig
+
+    path = state_dir / "endpoints.json" if state_dir else StackConfig.from_env().endpoints_file
+    try:
+        return str(json.loads(path.read_text())["rest"])
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def token_subject(token: str) -> str:
@@ -61,14 +75,56 @@ def clock(iso: str | None = None) -> str:
     return time.strftime("%X")
 
 
+def size_of(size: object) -> str:
+    n = int(size) if isinstance(size, int) else 0
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} kB" if n < 1 << 20 else f"{n >> 20} MB"
+
+
+def reaction_counts(reactions: dict[str, Any]) -> str:
+    """👍 2 ❤️ 1, from emoji -> users (a message's list) or emoji -> count (a frame's)."""
+    counts = {e: len(u) if isinstance(u, list) else u for e, u in reactions.items()}
+    return " ".join(f"{e} {n}" for e, n in counts.items() if n) or "no reactions"
+
+
+USAGE = {
+    "/edit": "/edit #SEQ|MESSAGE_ID TEXT",
+    "/delete": "/delete #SEQ|MESSAGE_ID",
+    "/react": "/react #SEQ|MESSAGE_ID EMOJI",
+    "/unreact": "/unreact #SEQ|MESSAGE_ID EMOJI",
+    "/attach": "/attach PATH",
+}
+CHANGES = ("message.edited", "message.deleted", "reaction")
+
+
 class RoomClient:
-    def __init__(self, ws: ClientConnection, me: str, room: str, out: TextIO) -> None:
+    def __init__(
+        self,
+        ws: ClientConnection,
+        me: str,
+        room: str,
+        out: TextIO,
+        *,
+        token: str = "",
+        rest: str | None = None,
+    ) -> None:
         self.ws = ws
         self.me = me
         self.room = room
         self.out = out
-        self.pending: dict[str, str] = {}  # clientMsgId -> text, until acked
+        self.token = token  # for REST (/attach)
+        self.rest = rest
+        self.pending: dict[str, dict[str, Any]] = {}  # clientMsgId -> content, until acked
         self.seen: set[str] = set()  # messageIds: dedupe sync and live
+        # Messages as they are now (by messageId; by seq for the #SEQ references), and what
+        # orders their changes (docs/protocol.md, "Changes are ordered by version"): the
+        # highest version applied per (message, "edit") and (message, "user emoji"), and
+        # the version of the last synced copy (it holds every change up to it).
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.by_seq: dict[int, str] = {}
+        self.versions: dict[tuple[str, str], int] = {}
+        self.floor: dict[str, int] = {}
+        self.early: dict[str, list[dict[str, Any]]] = {}  # changes before their message
+        self.outbox: list[dict[str, Any]] = []  # our changes, until acked
         self.read_up_to = 0
         # The catch-up cursor: only what sync answered moves it, never a live message (a
         # live seq can be ahead of one still on its way; see docs/protocol.md).
@@ -85,25 +141,33 @@ class RoomClient:
         kind = frame.get("type")
         if kind == "message":
             self._messages([frame["message"]])
+        elif kind in CHANGES:
+            self._change(frame)
         elif kind == "sync":
-            messages = frame.get("messages", [])
-            self._messages(messages)
-            if messages:
-                self.synced_up_to = max(self.synced_up_to, int(messages[-1].get("seq", 0)))
-            if frame.get("final"):
+            for update in frame.get("updates") or []:  # older messages, changed since
+                if update.get("roomId") == self.room:
+                    self._hold(update, synced=True)
+                    self.say(self.describe(update))
+            self._messages(frame.get("messages", []), synced=True)
+            if frame.get("final"):  # the cursor: changes take seqs too
+                self.synced_up_to = max(self.synced_up_to, int(frame.get("upToSeq") or 0))
                 if frame.get("hasMore"):
                     self.sync()
                 elif frame.get("caughtUp") is False:  # more on its way into the store
                     threading.Timer(RESYNC_SECONDS, self.sync).start()
                 else:
                     self.say(f"-- synced {self.room} up to #{self.read_up_to} --")
+        elif kind == "ack" and frame.get("action"):
+            self._change_acked(frame)
         elif kind == "ack":
             with self._lock:
-                text = self.pending.pop(frame.get("clientMsgId", ""), None)
+                content = self.pending.pop(frame.get("clientMsgId", ""), None)
                 self.seen.add(frame.get("messageId", ""))
                 self._acked.notify_all()
+            mine = {**frame, "senderId": self.me, "content": content or {}}
+            self._hold(mine)
             self.say(
-                f"[{clock(frame.get('createdAt'))}] {self.me}: {text if text is not None else ''}"
+                f"[{clock(frame.get('createdAt'))}] {self.me}: {self.body(mine)}"
                 f"  ✓ #{frame.get('seq')}"
             )
         elif kind == "receipt":
@@ -121,22 +185,140 @@ class RoomClient:
                 with self._lock:
                     self.pending.pop(cmid, None)
                     self._acked.notify_all()
-            self.say(f"! error {frame.get('code')}: {frame.get('message')}")
+            about = ""
+            if frame.get("messageId"):  # a refused change: no longer waited for
+                about = f" ({self.ref(frame['messageId'])})"
+                with self._lock:
+                    self.outbox = [c for c in self.outbox if c["messageId"] != frame["messageId"]]
+                    self._acked.notify_all()
+            self.say(f"! error {frame.get('code')}: {frame.get('message')}{about}")
         elif kind != "pong":
             self.say(f"? {json.dumps(frame)}")
 
-    def _messages(self, messages: list[dict[str, Any]]) -> None:
+    def _messages(self, messages: list[dict[str, Any]], synced: bool = False) -> None:
         highest = 0
         for m in sorted(messages, key=lambda m: int(m.get("seq", 0))):
             if m.get("roomId") != self.room or m.get("messageId") in self.seen:
                 continue
             self.seen.add(m["messageId"])
-            text = (m.get("content") or {}).get("text", "")
-            self.say(f"[{clock(m.get('createdAt'))}] {m.get('senderId')}: {text}")
+            self._hold(m, synced)
+            for change in self.early.pop(m["messageId"], []):  # arrived before it
+                self._apply(change)
+            self.say(self.describe(self.messages[m["messageId"]]))
             highest = max(highest, int(m.get("seq", 0)))
         if highest > self.read_up_to:
             self.read_up_to = highest
             self.send({"action": "markRead", "roomId": self.room, "upToSeq": highest})
+
+    def _hold(self, m: dict[str, Any], synced: bool = False) -> None:
+        """Keep a message; a synced copy is as it is now, with every change up to its version."""
+        held = dict(m, reactions=dict(m.get("reactions") or {}))
+        self.messages[m["messageId"]] = held
+        self.by_seq[int(m.get("seq", 0))] = m["messageId"]
+        if synced:
+            self.floor[m["messageId"]] = int(m.get("version") or 0)
+
+    def body(self, m: dict[str, Any]) -> str:
+        content = m.get("content") or {}
+        if m.get("deleted") or content.get("type") == "deleted":
+            by = m.get("deletedBy")
+            return "[deleted]" + (f" (by {by})" if by and by != m.get("senderId") else "")
+        parts = []
+        if content.get("type") in ("image", "file"):
+            parts.append(
+                f"[{content['type']} {content.get('name')}, {size_of(content.get('size'))}]"
+            )
+        if content.get("text"):
+            parts.append(str(content["text"]))
+        return " ".join(parts)
+
+    def describe(self, m: dict[str, Any], at: str | None = None) -> str:
+        """[12:01:03] bob: hello  #3 [edited]  👍 2"""
+        line = f"[{clock(at or m.get('createdAt'))}] {m.get('senderId')}: {self.body(m)}"
+        line += f"  #{m.get('seq')}"
+        if m.get("editedAt") and not m.get("deleted"):
+            line += " [edited]"
+        if m.get("reactions") and not m.get("deleted"):
+            line += f"  {reaction_counts(m['reactions'])}"
+        return line
+
+    def ref(self, message_id: str) -> str:
+        held = self.messages.get(message_id)
+        return f"#{held['seq']}" if held else message_id
+
+    def _change(self, frame: dict[str, Any], acked: bool = False) -> None:
+        if frame.get("roomId") != self.room:
+            return
+        line = self._apply(frame)
+        if line:
+            self.say(line + ("  ✓" if acked else ""))
+
+    def _apply(self, frame: dict[str, Any]) -> str | None:
+        """Apply a change by version: the line to print, None if it changes nothing."""
+        message_id, version = frame["messageId"], int(frame.get("version") or 0)
+        kind, emoji, user = frame["type"], frame.get("emoji"), frame.get("userId")
+        did = "reacted" if frame.get("op") == "add" else "took back"
+        m = self.messages.get(message_id)
+        if m is None:  # kept for when the message comes; said as the frame says it
+            self.early.setdefault(message_id, []).append(frame)
+            if kind == "reaction":
+                counts = reaction_counts(frame.get("counts") or {})
+                return f"[{clock()}] {user} {did} {emoji} on {message_id}: {counts}"
+            mark = "[edited]" if kind == "message.edited" else "[deleted]"
+            return f"[{clock()}] {message_id} {mark}"
+        if m.get("deleted"):
+            return None  # a deletion is final
+        if kind == "message.deleted":
+            m.update(deleted=True, deletedBy=frame.get("deletedBy"), content={"type": "deleted"})
+            return self.describe(m, at=frame.get("deletedAt"))
+        key = (message_id, "edit" if kind == "message.edited" else f"{user} {emoji}")
+        if version <= max(self.versions.get(key, 0), self.floor.get(message_id, 0)):
+            return None  # older than what we hold
+        self.versions[key] = version
+        if kind == "message.edited":
+            m.update(content=frame.get("content"), editedAt=frame.get("editedAt"))
+            return self.describe(m, at=frame.get("editedAt"))
+        users = list(m["reactions"].get(emoji, []))  # in the order they reacted
+        if frame.get("op") == "add" and user not in users:
+            users.append(user)
+        elif frame.get("op") == "remove" and user in users:
+            users.remove(user)
+        if users:
+            m["reactions"][emoji] = users
+        else:
+            m["reactions"].pop(emoji, None)
+        counts = reaction_counts(m["reactions"])
+        return f"[{clock()}] {user} {did} {emoji} on #{m.get('seq')}: {counts}"
+
+    def _change_acked(self, ack: dict[str, Any]) -> None:
+        """Our change is in the log: apply it with its version, as the room gets it."""
+        with self._lock:
+            sent = next(
+                (
+                    c
+                    for c in self.outbox
+                    if c["messageId"] == ack.get("messageId") and c["action"] == ack["action"]
+                ),
+                None,
+            )
+            if sent is None:
+                return  # a resend acked again
+            self.outbox.remove(sent)
+            self._acked.notify_all()
+        now = datetime.now(UTC).isoformat()
+        change: dict[str, Any] = {
+            "roomId": self.room,
+            "messageId": sent["messageId"],
+            "version": ack.get("version"),
+        }
+        if sent["action"] == "editMessage":
+            change |= {"type": "message.edited", "content": sent["content"], "editedAt": now}
+        elif sent["action"] == "deleteMessage":
+            change |= {"type": "message.deleted", "deletedBy": self.me, "deletedAt": now}
+        else:
+            change |= {"type": "reaction", "userId": self.me, "emoji": sent["emoji"]}
+            change["op"] = sent["op"]
+        self._change(change, acked=True)
 
     # ---------------------------------------------------------------- input
     def sync(self) -> None:
@@ -147,17 +329,100 @@ class RoomClient:
             self.ws.send(json.dumps(frame))
 
     def send_text(self, text: str) -> None:
+        self.send_content({"type": "text", "text": text})
+
+    def send_content(self, content: dict[str, Any]) -> None:
         cmid = uuid.uuid4().hex
         with self._lock:
-            self.pending[cmid] = text
+            self.pending[cmid] = content
         self.send(
-            {
-                "action": "sendMessage",
-                "roomId": self.room,
-                "clientMsgId": cmid,
-                "content": {"type": "text", "text": text},
-            }
+            {"action": "sendMessage", "roomId": self.room, "clientMsgId": cmid, "content": content}
         )
+
+    def send_change(self, action: str, message_id: str, **fields: Any) -> None:
+        frame = {"action": action, "roomId": self.room, "messageId": message_id, **fields}
+        with self._lock:
+            self.outbox.append(frame)  # until its ack
+        self.send(frame)
+
+    def message_id(self, ref: str) -> str | None:
+        """A message by its #seq (or the bare number) or its messageId."""
+        seq = ref.removeprefix("#")
+        if seq.isdigit():
+            found = self.by_seq.get(int(seq))
+            if found is None:
+                self.say(f"! no message #{seq} in this room (yet)")
+            return found
+        return ref
+
+    def command(self, text: str) -> bool:
+        """A /edit, /delete, /react, /unreact or /attach line; False if it is none of them."""
+        name, _, rest = text.partition(" ")
+        if name not in USAGE:
+            return False
+        if name == "/attach":
+            if rest.strip():
+                self.attach(Path(rest.strip()).expanduser())
+            else:
+                self.say(f"! usage: {USAGE[name]}")
+            return True
+        ref, _, arg = rest.strip().partition(" ")
+        arg = arg.strip()
+        if not ref or (name != "/delete") != bool(arg):
+            self.say(f"! usage: {USAGE[name]}")
+            return True
+        message_id = self.message_id(ref)
+        if message_id is None:
+            return True
+        if name == "/edit":
+            self.send_change("editMessage", message_id, content={"type": "text", "text": arg})
+        elif name == "/delete":
+            self.send_change("deleteMessage", message_id)
+        else:
+            op = "add" if name == "/react" else "remove"
+            self.send_change("react", message_id, emoji=arg, op=op)
+        return True
+
+    def attach(self, path: Path) -> None:
+        """Upload with the presigned POST REST gives (docs/rest.md#attachments), then send."""
+        import httpx
+
+        if not self.rest:
+            self.say("! /attach needs the REST API's URL: give --rest")
+            return
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            self.say(f"! cannot read {path}: {exc}")
+            return
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        about = {"name": path.name, "mimeType": mime, "size": len(data)}
+        try:
+            ticket = httpx.post(
+                f"{self.rest}/api/rooms/{self.room}/attachments",
+                json=about,
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=20,
+            )
+            if ticket.status_code != 201:
+                self.say(f"! upload refused: {ticket.status_code} {ticket.text}")
+                return
+            upload = ticket.json()
+            form = upload["upload"]
+            stored = httpx.post(
+                form["url"],
+                data=form["fields"],
+                files={"file": (path.name, data, mime)},
+                timeout=60,
+            )
+        except httpx.HTTPError as exc:
+            self.say(f"! upload failed: {exc}")
+            return
+        if not stored.is_success:
+            self.say(f"! S3 refused the upload: {stored.status_code} {stored.text[:200]}")
+            return
+        kind = "image" if mime.startswith("image/") else "file"
+        self.send_content({"type": kind, "attachmentId": upload["attachmentId"], **about})
 
     def line(self, line: str) -> bool:
         """Handle one typed line; False to stop."""
@@ -166,13 +431,15 @@ class RoomClient:
             return False
         if text in ("/typing", "/stop"):
             self.send({"action": "typing", "roomId": self.room, "isTyping": text == "/typing"})
+        elif self.command(text):
+            pass
         elif text.strip():
             self.send_text(text)
         return True
 
     def wait_for_acks(self, timeout: float) -> bool:
         with self._acked:
-            return self._acked.wait_for(lambda: not self.pending, timeout)
+            return self._acked.wait_for(lambda: not self.pending and not self.outbox, timeout)
 
     def receive(self) -> None:
         try:
@@ -199,6 +466,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--url", help="WebSocket URL (default: .local/endpoints.json)")
     parser.add_argument("--token", help="a JWT (required against a deployed stage)")
     parser.add_argument("--after", type=int, default=0, help="sync from this seq (default 0)")
+    parser.add_argument(
+        "--rest", help="REST API URL, for /attach (default locally: .local/endpoints.json)"
+    )
     args = parser.parse_args(argv)
     if not args.user and not args.token:
         parser.error("give --user (local dev token) or --token")
@@ -221,8 +491,9 @@ def main(argv: list[str] | None = None, stdin: TextIO = sys.stdin, out: TextIO =
     except Exception as exc:
         print(f"cannot connect to {url}: {exc}", file=sys.stderr)
         return 1
+    rest = args.rest or (None if args.url else default_rest())
     with ws:
-        client = RoomClient(ws, me, args.room, out)
+        client = RoomClient(ws, me, args.room, out, token=token, rest=rest)
         client.say(f"-- connected to {url} as {me}; room {args.room}; type to send --")
         receiver = threading.Thread(target=client.receive, name="receiver", daemon=True)
         receiver.start()
@@ -234,8 +505,10 @@ def main(argv: list[str] | None = None, stdin: TextIO = sys.stdin, out: TextIO =
                     break
         except KeyboardInterrupt:
             pass
-        if client.pending and not client.wait_for_acks(ACK_WAIT_SECONDS):
-            client.say(f"! {len(client.pending)} message(s) not acked")
+        if (client.pending or client.outbox) and not client.wait_for_acks(ACK_WAIT_SECONDS):
+            client.say(
+                f"! {len(client.pending) + len(client.outbox)} message(s)/change(s) not acked"
+            )
             return 1
     receiver.join(5)
     return 0

@@ -1,8 +1,12 @@
 // MayaChat web demo: REST for rooms and history, the WebSocket for everything live.
 // Follows docs/protocol.md's "recommended client loop": ack per clientMsgId, dedupe by
-// messageId, order by seq, markDelivered/markRead, reconnect with backoff, then sync.
+// messageId, order by seq, markDelivered/markRead, reconnect with backoff, then sync; edits,
+// deletions and reactions applied by version; photos and files uploaded straight to S3.
 
 const $ = (sel) => document.querySelector(sel);
+
+const EMOJI = ["👍", "❤️", "😂", "😮", "🎉"]; // the reactions this demo offers
+const EDIT_WINDOW_MS = 15 * 60 * 1000; // the server's default: later edits are refused
 
 const state = {
   me: null,
@@ -16,6 +20,9 @@ const state = {
   typingTimer: null,
   away: false,      // the socket closed on purpose: messages arrive as pushes
   pushToken: null,  // this page's device token (a stand-in FCM token)
+  menuFor: null,    // the messageId whose react/edit/delete menu is open
+  editing: null,    // {roomId, messageId} while the composer edits a message
+  images: new Map(), // attachmentId -> its <img>, made once (its download URL is short-lived)
 };
 
 // For tests and experiments: while true, the page stays disconnected after a drop.
@@ -28,8 +35,10 @@ function roomState(info) {
     // The catch-up cursor: moved only by what REST and sync answer, never by a live
     // message (a live seq can be ahead of one still on its way into the store).
     syncedUpTo: 0,
-    messages: new Map(),      // messageId -> message
-    pending: new Map(),       // clientMsgId -> {text, roomId}, until its ack
+    messages: new Map(),      // messageId -> its copy: as sent (live), or as it is now (sync, REST)
+    changes: new Map(),       // messageId -> live changes (frames and our acked ones), by version
+    outbox: [],               // our changes until their ack: {action, messageId, frame, tries}
+    pending: new Map(),       // clientMsgId -> {content, roomId, uploading?}, until its ack
     receipts: new Map(),      // userId -> {delivered, read}
     typing: new Map(),        // userId -> expiry timer
     sentDelivered: 0,
@@ -143,6 +152,7 @@ async function createRoom(type, members, name) {
 }
 
 async function openRoom(roomId) {
+  if (state.editing && state.editing.roomId !== roomId) stopEditing();
   state.openRoom = roomId;
   const room = state.rooms.get(roomId);
   if (!room.loaded) {
@@ -172,7 +182,10 @@ function connect() {
     loadRooms().catch((e) => log(String(e)));
     for (const [roomId, room] of state.rooms) {
       if (room.loaded) sync(roomId);
-      for (const [cmid, p] of room.pending) sendFrame(messageFrame(roomId, cmid, p.text));
+      for (const [cmid, p] of room.pending) {
+        if (!p.uploading) sendFrame(messageFrame(roomId, cmid, p.content));
+      }
+      for (const c of room.outbox) sendFrame(c.frame); // in order: the latest change wins
     }
   };
   ws.onmessage = (ev) => onFrame(JSON.parse(ev.data));
@@ -212,8 +225,8 @@ function sync(roomId) {
   sendFrame({ action: "sync", roomId, afterSeq: room.syncedUpTo });
 }
 
-function messageFrame(roomId, clientMsgId, text) {
-  return { action: "sendMessage", roomId, clientMsgId, content: { type: "text", text } };
+function messageFrame(roomId, clientMsgId, content) {
+  return { action: "sendMessage", roomId, clientMsgId, content };
 }
 
 function newClientMsgId() {
@@ -226,10 +239,228 @@ function sendText(text) {
   const roomId = state.openRoom;
   const room = state.rooms.get(roomId);
   const cmid = newClientMsgId();
-  room.pending.set(cmid, { text, roomId });
-  sendFrame(messageFrame(roomId, cmid, text)); // resent on reconnect until acked
+  const content = { type: "text", text };
+  room.pending.set(cmid, { content, roomId });
+  sendFrame(messageFrame(roomId, cmid, content)); // resent on reconnect until acked
   setTyping(false);
   renderRoom();
+}
+
+// ---------------------------------------------------------------- photos and files
+// docs/rest.md#attachments: a presigned POST form from REST, the file straight to S3, then
+// a sendMessage naming the upload; receivers ask REST for a short-lived download URL.
+async function sendFile(file) {
+  const roomId = state.openRoom;
+  const room = state.rooms.get(roomId);
+  const mimeType = file.type || "application/octet-stream";
+  const content = {
+    type: mimeType.startsWith("image/") ? "image" : "file", name: file.name, size: file.size, mimeType,
+  };
+  const cmid = newClientMsgId();
+  room.pending.set(cmid, { content, roomId, uploading: true });
+  renderRoom();
+  try {
+    if (content.type === "image") Object.assign(content, await imageSize(file));
+    const ticket = await api("POST", `/api/rooms/${roomId}/attachments`,
+      { name: file.name, mimeType, size: file.size });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(ticket.upload.fields)) form.append(name, value);
+    form.append("file", file); // last: S3 reads no field after the file
+    const res = await fetch(ticket.upload.url, { method: "POST", body: form });
+    if (!res.ok) throw new Error(`S3 refused the upload: ${res.status} ${await res.text()}`);
+    content.attachmentId = ticket.attachmentId;
+    if (content.type === "image") state.images.set(content.attachmentId, photo(content, URL.createObjectURL(file)));
+    room.pending.set(cmid, { content, roomId });
+    sendFrame(messageFrame(roomId, cmid, content));
+  } catch (err) {
+    room.pending.delete(cmid);
+    notice(`could not send ${file.name}: ${err.message}`);
+  }
+  renderRoom();
+}
+
+async function imageSize(file) {
+  try {
+    const bitmap = await createImageBitmap(file);
+    const size = { width: bitmap.width, height: bitmap.height };
+    bitmap.close();
+    return size;
+  } catch {
+    return {}; // a type this browser cannot decode (HEIC): width and height are optional
+  }
+}
+
+const PHOTO_PX = 240; // the largest side shown
+
+function photo(content, src) {
+  const img = element("img", "photo");
+  img.alt = content.name;
+  const { width: w, height: h } = content;
+  if (w && h) { // its box laid out before it is downloaded
+    const k = Math.min(1, PHOTO_PX / w, PHOTO_PX / h);
+    Object.assign(img.style, { width: `${Math.round(w * k)}px`, height: `${Math.round(h * k)}px` });
+  }
+  if (src) img.src = src;
+  return img;
+}
+
+async function downloadUrl(roomId, attachmentId) {
+  return (await api("GET", `/api/rooms/${roomId}/attachments/${attachmentId}`)).url;
+}
+
+// One <img> per photo, kept across renders: the download URL is fetched once, the image
+// loaded once.
+function imageOf(roomId, content) {
+  let img = state.images.get(content.attachmentId);
+  if (!img) {
+    img = photo(content);
+    state.images.set(content.attachmentId, img);
+    downloadUrl(roomId, content.attachmentId)
+      .then((url) => { img.src = url; })
+      .catch((err) => { img.alt = `${content.name} (not available)`; log(err.message); });
+  }
+  return img;
+}
+
+function openFile(roomId, content) {
+  downloadUrl(roomId, content.attachmentId)
+    .then((url) => window.open(url, "_blank", "noopener")) // served as a download
+    .catch((err) => notice(`could not download ${content.name}: ${err.message}`));
+}
+
+// ---------------------------------------------------------------- edits, deletions, reactions
+// Pending until their ack (which says only the action and the version); resent on reconnect.
+function sendChange(roomId, action, messageId, fields) {
+  const room = state.rooms.get(roomId);
+  const frame = { action, roomId, messageId, ...fields };
+  room.outbox.push({ action, messageId, frame, tries: 0 });
+  sendFrame(frame);
+  renderRoom();
+}
+
+const editMessage = (roomId, messageId, text) =>
+  sendChange(roomId, "editMessage", messageId, { content: { type: "text", text } });
+const deleteMessage = (roomId, messageId) => sendChange(roomId, "deleteMessage", messageId, {});
+const react = (roomId, messageId, emoji, op) => sendChange(roomId, "react", messageId, { emoji, op });
+Object.assign(window.demo, { editMessage, deleteMessage, react });
+
+// Our change as the room sees it (the frame the others get), `version` once acked.
+function changeOf(frame, version) {
+  const at = new Date().toISOString();
+  const base = { roomId: frame.roomId, messageId: frame.messageId, version };
+  if (frame.action === "editMessage") return { ...base, type: "message.edited", content: frame.content, editedAt: at };
+  if (frame.action === "deleteMessage") return { ...base, type: "message.deleted", deletedBy: state.me, deletedAt: at };
+  return { ...base, type: "reaction", userId: state.me, emoji: frame.emoji, op: frame.op };
+}
+
+function onChangeAck(room, f) {
+  const i = room.outbox.findIndex((c) => c.messageId === f.messageId && c.action === f.action);
+  if (i < 0) return; // a resend acked again
+  const [{ frame }] = room.outbox.splice(i, 1);
+  addChange(room, changeOf(frame, f.version));
+}
+
+function addChange(room, change) {
+  const list = room.changes.get(change.messageId) ?? [];
+  if (list.some((c) => c.version === change.version)) return; // the same change again
+  list.push(change);
+  list.sort((a, b) => a.version - b.version);
+  room.changes.set(change.messageId, list);
+}
+
+// The message as it is now: its copy, then the live changes newer than the copy in version
+// order (a later edit wins, a deletion is final), then our changes not acked yet.
+function current(room, copy) {
+  const m = { ...copy, reactions: { ...(copy.reactions ?? {}) } };
+  const live = (room.changes.get(copy.messageId) ?? []).filter((c) => c.version > (copy.version ?? 0));
+  const ours = room.outbox.filter((c) => c.messageId === copy.messageId)
+    .map((c) => ({ ...changeOf(c.frame), pending: true }));
+  for (const c of [...live, ...ours]) {
+    if (m.deleted) break;
+    if (c.type === "message.deleted") {
+      Object.assign(m, { deleted: true, deletedBy: c.deletedBy, deletedAt: c.deletedAt, content: { type: "deleted" }, reactions: {} });
+    } else if (c.type === "message.edited") {
+      Object.assign(m, { content: c.content, editedAt: c.editedAt });
+    } else if (c.type === "reaction") {
+      const users = m.reactions[c.emoji] ?? [];
+      const now = c.op === "add" ? (users.includes(c.userId) ? users : [...users, c.userId])
+        : users.filter((u) => u !== c.userId);
+      if (now.length) m.reactions[c.emoji] = now;
+      else delete m.reactions[c.emoji];
+    }
+    if (c.pending) m.changePending = true;
+  }
+  return m;
+}
+
+// Owners and admins of a group may delete anyone's message there.
+function moderates(room) {
+  return room.info.type === "group" && ["owner", "admin"].includes(room.info.roles?.[state.me]);
+}
+
+function toggleReaction(m, emoji) {
+  const op = (m.reactions[emoji] ?? []).includes(state.me) ? "remove" : "add";
+  react(m.roomId, m.messageId, emoji, op);
+}
+
+function startEditing(m) {
+  state.editing = { roomId: m.roomId, messageId: m.messageId };
+  $("#editing").hidden = false;
+  $("#send").textContent = "Save";
+  $("#text").value = m.content.text;
+  $("#text").focus();
+}
+
+function stopEditing() {
+  state.editing = null;
+  $("#editing").hidden = true;
+  $("#send").textContent = "Send";
+  $("#text").value = "";
+}
+
+const REASONS = {
+  not_yours: "that is not your message",
+  edit_window_passed: "it is too old to edit now",
+  not_editable: "only text messages can be edited",
+  message_deleted: "the message was deleted",
+  too_many_reactions: "it has too many reactions",
+  unknown_message: "there is no such message",
+  not_a_member: "you are not a member of this room",
+  too_long: "the text is too long",
+  rate_limited: "too many frames: slow down",
+  unavailable: "the server is unavailable, try again",
+};
+const VERBS = { editMessage: "edit", deleteMessage: "delete", react: "react to" };
+const RETRIED = ["unavailable", "unknown_message", "internal_error"];
+
+function onError(f) {
+  log(`error ${f.code}: ${f.message}`);
+  if (f.clientMsgId && ["not_a_member", "invalid_field", "too_long"].includes(f.code)) {
+    for (const r of state.rooms.values()) r.pending.delete(f.clientMsgId);
+  }
+  let what = "";
+  for (const room of f.messageId ? state.rooms.values() : []) {
+    const i = room.outbox.findIndex((c) => c.messageId === f.messageId);
+    if (i < 0) continue;
+    const change = room.outbox[i];
+    if (RETRIED.includes(f.code) && change.tries < 3) {
+      change.tries += 1; // a message acked a moment ago may not be stored yet
+      setTimeout(() => sendFrame(change.frame), f.retryAfterMs ?? 1000);
+      return;
+    }
+    room.outbox.splice(i, 1);
+    what = `could not ${VERBS[change.action]} the message: `;
+    break;
+  }
+  notice(`${what}${REASONS[f.code] ?? f.message} (${f.code})`);
+}
+
+function notice(text) {
+  const box = $("#notice");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(notice.timer);
+  notice.timer = setTimeout(() => { box.hidden = true; }, 8000);
 }
 
 function onFrame(f) {
@@ -237,20 +468,35 @@ function onFrame(f) {
   switch (f.type) {
     case "ack": {
       if (!room) return;
+      if (f.action) {
+        onChangeAck(room, f); // editMessage, deleteMessage, react
+        break;
+      }
       const p = room.pending.get(f.clientMsgId);
       room.pending.delete(f.clientMsgId);
       addMessage(room, {
         messageId: f.messageId, roomId: f.roomId, seq: f.seq, senderId: state.me,
-        clientMsgId: f.clientMsgId, content: { type: "text", text: p ? p.text : "" },
+        clientMsgId: f.clientMsgId, content: p ? p.content : { type: "text", text: "" },
         createdAt: f.createdAt,
       }, "ack");
       break;
     }
     case "message":
       return onMessages(f.message.roomId, [f.message], "live");
+    case "message.edited":
+    case "message.deleted":
+    case "reaction":
+      if (!room) return;
+      addChange(room, f); // kept even before its message arrives
+      break;
     case "sync": {
       const synced = state.rooms.get(f.roomId);
-      if (synced) for (const m of f.messages) synced.syncedUpTo = Math.max(synced.syncedUpTo, m.seq);
+      if (synced) {
+        // Older messages changed since the cursor, as they are now: replace our copies.
+        for (const m of f.updates ?? []) if (synced.messages.has(m.messageId)) addMessage(synced, m, "sync");
+        // The cursor is the final frame's upToSeq (changes take seqs too), never a live seq.
+        if (f.final) synced.syncedUpTo = Math.max(synced.syncedUpTo, f.upToSeq ?? 0);
+      }
       onMessages(f.roomId, f.messages, "sync");
       if (f.final && f.hasMore) sync(f.roomId);
       else if (f.final && f.caughtUp === false) setTimeout(() => sync(f.roomId), 300);
@@ -276,12 +522,15 @@ function onFrame(f) {
       } else room.typing.delete(f.userId);
       break;
     }
+    case "member.added":
+    case "member.removed":
+    case "member.role": // members and roles (who may delete others' messages) from REST
+      loadRooms().then(renderRoom).catch((e) => log(String(e)));
+      return;
     case "error":
-      log(`error ${f.code}: ${f.message}`);
-      if (f.clientMsgId && ["not_a_member", "invalid_field", "too_long"].includes(f.code)) {
-        for (const r of state.rooms.values()) r.pending.delete(f.clientMsgId);
-      }
-      break;
+      onError(f);
+      if (state.openRoom) renderRoom();
+      return;
     default:
       return; // pong, and types this demo does not know
   }
@@ -315,10 +564,16 @@ async function onMessages(roomId, messages, via) {
   renderRooms();
 }
 
+// Dedupe by messageId. A copy from sync or REST is the message as it is now: it replaces
+// ours (unless older), and the live changes it already holds are dropped.
 function addMessage(room, m, via) {
-  if (room.messages.has(m.messageId)) return false; // dedupe by messageId
-  room.messages.set(m.messageId, { ...m, via });
-  return true;
+  const held = room.messages.get(m.messageId);
+  const now = via === "sync" || via === "history";
+  if (held && (!now || (m.version ?? 0) < (held.version ?? 0))) return false;
+  room.messages.set(m.messageId, { ...m, via: held ? held.via : via });
+  const changes = room.changes.get(m.messageId);
+  if (now && m.version && changes) room.changes.set(m.messageId, changes.filter((c) => c.version > m.version));
+  return !held;
 }
 
 function maxSeq(room) {
@@ -388,36 +643,126 @@ function renderRoom() {
   list.replaceChildren();
   const sorted = [...room.messages.values()].sort((a, b) => a.seq - b.seq);
   const pending = [...room.pending].map(([cmid, p]) => ({
-    clientMsgId: cmid, senderId: state.me, content: { text: p.text }, pending: true,
+    clientMsgId: cmid, senderId: state.me, content: p.content, pending: true, uploading: p.uploading,
   }));
-  for (const m of [...sorted, ...pending]) {
-    const li = document.createElement("li");
-    const mine = m.senderId === state.me;
-    li.className = "msg" + (mine ? " mine" : "");
-    if (m.pending) li.dataset.pending = "";
-    else Object.assign(li.dataset, { seq: m.seq, messageId: m.messageId, via: m.via });
-    const text = document.createElement("span");
-    text.className = "text";
-    text.textContent = m.content.text;
-    const meta = document.createElement("span");
-    meta.className = "meta";
-    const time = m.createdAt ? new Date(m.createdAt).toLocaleTimeString() : "";
-    meta.textContent = mine ? time : `${m.senderId} · ${time}`;
-    li.append(text, meta);
-    if (mine) {
-      const tick = document.createElement("span");
-      tick.className = "tick";
-      tick.dataset.receipt = m.pending ? "pending" : receiptOf(room, m.seq);
-      tick.textContent = TICKS[tick.dataset.receipt];
-      tick.title = tick.dataset.receipt;
-      li.append(tick);
-    }
-    list.append(li);
+  for (const m of [...sorted.map((copy) => current(room, copy)), ...pending]) {
+    list.append(messageItem(room, m));
   }
   if (atBottom) list.scrollTop = list.scrollHeight;
   const typists = [...room.typing.keys()];
   $("#typing").textContent = typists.length
     ? `${typists.join(", ")} ${typists.length > 1 ? "are" : "is"} typing…` : "";
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function button(className, text, title, onclick) {
+  const b = element("button", className, text);
+  b.type = "button";
+  if (title) b.title = title;
+  b.onclick = onclick;
+  return b;
+}
+
+function sizeOf(bytes) {
+  return bytes < 1024 ? `${bytes} B` : bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} kB`
+    : `${(bytes / 1048576).toFixed(1)} MB`;
+}
+
+function messageItem(room, m) {
+  const li = element("li");
+  const mine = m.senderId === state.me;
+  li.className = "msg" + (mine ? " mine" : "");
+  if (m.pending) li.dataset.pending = "";
+  else Object.assign(li.dataset, { seq: m.seq, messageId: m.messageId, via: m.via });
+  if (m.deleted) li.dataset.deleted = "";
+  if (m.editedAt) li.dataset.edited = "";
+  if (m.changePending) li.dataset.changePending = "";
+  li.append(...contentOf(room, m));
+
+  const meta = element("span", "meta");
+  const time = m.createdAt ? new Date(m.createdAt).toLocaleTimeString() : "";
+  meta.textContent = mine ? time : `${m.senderId} · ${time}`;
+  li.append(meta);
+  if (m.editedAt && !m.deleted) {
+    const edited = element("span", "edited", "edited");
+    edited.title = `edited ${new Date(m.editedAt).toLocaleString()}`;
+    li.append(edited);
+  }
+  if (mine && !m.deleted) {
+    const tick = element("span", "tick");
+    tick.dataset.receipt = m.pending ? "pending" : receiptOf(room, m.seq);
+    tick.textContent = TICKS[tick.dataset.receipt];
+    tick.title = tick.dataset.receipt;
+    li.append(tick);
+  }
+  if (m.pending || m.deleted) return li;
+
+  li.prepend(button("more", "⋯", "react, edit or delete", () => { // floats top right
+    state.menuFor = state.menuFor === m.messageId ? null : m.messageId;
+    renderRoom();
+  }));
+  const chips = Object.entries(m.reactions).map(([emoji, users]) => {
+    const chip = button("chip", `${emoji} ${users.length}`, users.join(", "), () => toggleReaction(m, emoji));
+    Object.assign(chip.dataset, { emoji, count: users.length });
+    chip.setAttribute("aria-pressed", users.includes(state.me));
+    return chip;
+  });
+  if (chips.length) {
+    const row = element("div", "reactions");
+    row.append(...chips);
+    li.append(row);
+  }
+  if (state.menuFor === m.messageId) li.append(menuOf(room, m));
+  return li;
+}
+
+function contentOf(room, m) {
+  if (m.deleted) {
+    const gone = element("span", "text deleted", "message deleted");
+    gone.title = `deleted by ${m.deletedBy ?? m.senderId}`;
+    return [gone];
+  }
+  const c = m.content ?? {};
+  const nodes = [];
+  if (m.uploading) nodes.push(element("span", "text uploading", `uploading ${c.name}…`));
+  else if (c.type === "image" && c.attachmentId) nodes.push(imageOf(room.info.roomId, c));
+  else if (c.type === "file" && c.attachmentId) {
+    const link = element("a", "file", `📎 ${c.name} (${sizeOf(c.size)})`);
+    link.href = "#";
+    link.onclick = (e) => { e.preventDefault(); openFile(room.info.roomId, c); };
+    nodes.push(link);
+  }
+  if (c.text) nodes.push(element("span", "text", c.text)); // a text, or a caption
+  return nodes;
+}
+
+function menuOf(room, m) {
+  const menu = element("div", "menu");
+  const close = (action) => () => { state.menuFor = null; action(); renderRoom(); };
+  for (const emoji of EMOJI) {
+    const pick = button("pick", emoji, null, close(() => toggleReaction(m, emoji)));
+    pick.dataset.emoji = emoji;
+    pick.setAttribute("aria-pressed", (m.reactions[emoji] ?? []).includes(state.me));
+    menu.append(pick);
+  }
+  const mine = m.senderId === state.me;
+  const young = Date.now() - Date.parse(m.createdAt) < EDIT_WINDOW_MS;
+  if (mine && m.content.type === "text" && young) {
+    menu.append(button("edit", "edit", "edit your message", close(() => startEditing(m))));
+  }
+  if (mine || moderates(room)) {
+    const title = mine ? "delete for everyone" : "delete for everyone (you moderate this group)";
+    menu.append(button("delete", "delete", title, close(() => {
+      if (confirm("Delete this message for everyone?")) deleteMessage(m.roomId, m.messageId);
+    })));
+  }
+  return menu;
 }
 
 // ---------------------------------------------------------------- wiring
@@ -435,10 +780,28 @@ $("#new-room").onsubmit = (e) => {
 $("#composer").onsubmit = (e) => {
   e.preventDefault();
   const text = $("#text").value;
+  if (state.editing) {
+    const { roomId, messageId } = state.editing;
+    const was = current(state.rooms.get(roomId), state.rooms.get(roomId).messages.get(messageId));
+    stopEditing();
+    if (text.trim() && text !== was.content.text) editMessage(roomId, messageId, text);
+    return;
+  }
   if (!text.trim() || !state.openRoom) return;
   $("#text").value = "";
   sendText(text);
 };
-$("#text").oninput = () => setTyping($("#text").value.length > 0);
+$("#text").oninput = () => {
+  if (!state.editing) setTyping($("#text").value.length > 0);
+};
+$("#text").onkeydown = (e) => {
+  if (e.key === "Escape" && state.editing) stopEditing();
+};
+$("#cancel-edit").onclick = stopEditing;
+$("#attach").onclick = () => $("#file").click();
+$("#file").onchange = () => {
+  for (const file of $("#file").files) sendFile(file);
+  $("#file").value = "";
+};
 $("#drop").onclick = dropConnection;
 $("#away").onclick = toggleAway;
