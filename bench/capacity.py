@@ -81,6 +81,8 @@ class Code:
     redis_bytes_per_message: int = 260  # send claim (24 h) + facts (24 h), see scaling.md
     redis_bytes_per_connection: int = 200
     frame_bytes: int = 350  # a posted message frame
+    # At LogLevel INFO: a route's two or three JSON lines and Lambda's REPORT line.
+    log_bytes_per_invocation: int = 900
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,9 @@ class Prices:
     nat_per_gb: float = 0.045
     nat_gateways: int = 2  # one per AZ of the template's subnets
     sns_per_million_push: float = 0.50
+    logs_ingest_per_gb: float = 0.50
+    esm_poller_hour: float = 0.185  # provisioned mode: per event poller unit
+    esm_pollers: int = 3  # template: both persist mappings and notify keep one always on
     atlas_tiers: tuple[tuple[str, float, int], ...] = (  # name, $/hour, messages/s it carries
         ("M10", 0.08, 200),
         ("M20", 0.20, 600),
@@ -152,6 +157,7 @@ class Load:
     redis_gb: float = 0.0
     nat_gb_day: float = 0.0
     pushes_day: float = 0.0
+    log_gb_day: float = 0.0
     peak: dict[str, float] = field(default_factory=dict)
 
 
@@ -256,6 +262,7 @@ def load_of(p: Profile, code: Code, routes: dict[str, Route]) -> Load:
     # Through NAT: every @connections post (the Management API is outside the VPC), SNS.
     load.nat_gb_day = load.posts_day * code.frame_bytes / 1e9
     load.pushes_day = messages * p.pushes_per_message
+    load.log_gb_day = sum(invocations.values()) * code.log_bytes_per_invocation / 1e9
     peak = p.peak_factor / DAY_S
     concurrency = sum(n * peak * routes[r].duration_ms / 1000 for r, n in invocations.items())
     load.peak = {
@@ -273,7 +280,15 @@ def load_of(p: Profile, code: Code, routes: dict[str, Route]) -> Load:
     return load
 
 
-def monthly_cost(load: Load, prices: Prices, partitions: int = 24) -> dict[str, float]:
+def template_parameter(name: str) -> int:
+    from mayachat_local.runtime.template import load_template
+
+    return int(load_template(REPO / "template.yaml")["Parameters"][name]["Default"])
+
+
+def monthly_cost(load: Load, prices: Prices, partitions: int | None = None) -> dict[str, float]:
+    # The three topics (messages, receipts, dead letters) are made at KafkaTopicPartitions.
+    partitions = partitions or 3 * template_parameter("KafkaTopicPartitions")
     days, hours = MONTH_DAYS, MONTH_DAYS * 24
     peak_messages_per_s = load.messages_day * load.profile.peak_factor / DAY_S
     atlas = next(
@@ -297,13 +312,15 @@ def monthly_cost(load: Load, prices: Prices, partitions: int = 24) -> dict[str, 
             load.log_in_gb_day * prices.msk_serverless_in_per_gb
             + load.log_out_gb_day * prices.msk_serverless_out_per_gb
         )
-        + load.log_in_gb_day * 7 * prices.msk_storage_gb_month,  # 7 days' retention held
+        + load.log_in_gb_day * 7 * prices.msk_storage_gb_month  # 7 days' retention held
+        + hours * prices.esm_pollers * prices.esm_poller_hour,
         "ElastiCache Serverless": days * load.ecpu_day / 1e6 * prices.valkey_per_million_ecpu
         + hours * max(load.redis_gb, prices.valkey_min_gb) * prices.valkey_gb_hour,
         f"MongoDB Atlas ({atlas[0]})": hours * atlas[1],
         "NAT gateways": hours * prices.nat_gateways * prices.nat_hour
         + days * load.nat_gb_day * prices.nat_per_gb,
         "SNS push": days * load.pushes_day / 1e6 * prices.sns_per_million_push,
+        "CloudWatch Logs": days * load.log_gb_day * prices.logs_ingest_per_gb,
     }
 
 
