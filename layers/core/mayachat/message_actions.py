@@ -192,7 +192,11 @@ class MessageActions:
         self.states.seed(room_id, message_id, facts_of(message))
         begun = self.states.begin(room_id, message_id)
         if begun is None:  # expired between the two calls: only with a TTL of seconds
-            raise ChatError(ErrorCode.UNAVAILABLE, "retry", message_id=message_id)
+            raise ChatError(
+                ErrorCode.UNAVAILABLE,
+                "the message's state is being rebuilt; retry",
+                message_id=message_id,
+            )
         return begun
 
     def _moderates(self, caller: Caller, room_id: str) -> bool:
