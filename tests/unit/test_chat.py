@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mayachat.chat import MAX_SYNC_FRAME_BYTES, sync_frames
+from mayachat.chat import MAX_SYNC_FRAME_BYTES, first_frame_only, sync_frames
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.model import Caller, Message, ReceiptKind
 from mayachat.ports import Slice
@@ -321,3 +321,22 @@ def test_a_small_sync_frame_cannot_buy_megabytes_beyond_the_users_rate(world: Wo
     (frame,) = frames_to(world, "c-bob")  # only the first frame...
     assert (frame["final"], frame["hasMore"]) == (True, True)  # ...and page on later
     assert frame["messages"][0]["seq"] == 1
+
+
+def test_a_first_frame_alone_never_moves_the_cursor_past_what_it_holds() -> None:
+    big = {"type": "text", "text": "x" * 3000}
+    many = [Message(f"old{i}", "r", i, "a", f"o{i}", big, "t") for i in range(1, 49)]
+    fresh = [Message(f"id{i}", "r", i, "a", f"c{i}", big, "t") for i in range(50, 60)]
+    fits = len(next(iter(sync_frames("r", Slice([], many, 70, has_more=False))))["updates"])
+    updates = many[:fits]
+    page = Slice(fresh, updates, 70, has_more=False)
+    first = next(iter(sync_frames("r", page)))
+    # The updates fill the first frame exactly: no message in it.
+    assert (len(first["updates"]), first["messages"]) == (fits, [])
+    assert first_frame_only(first, page, 10, caught_up=True)["upToSeq"] == 49
+    crowded = Slice(fresh, many, 70, has_more=False)
+    partial = next(iter(sync_frames("r", crowded)))
+    assert first_frame_only(partial, crowded, 10, caught_up=True)["upToSeq"] == 10
+    small = Slice(fresh[:2], [], 70, has_more=False)
+    alone = next(iter(sync_frames("r", small)))
+    assert first_frame_only(alone, small, 10, caught_up=True)["upToSeq"] == 70

@@ -360,14 +360,16 @@ class Sync:
 
 
 def first_frame_only(frame: SyncPage, page: Slice, after_seq: int, *, caught_up: bool) -> SyncPage:
-    """The first frame of a page, made final, its cursor the highest seq it covers whole:
-    updates come first, so once it holds them all, it covers up to its last message."""
+    """The first frame of a page, made final, its cursor the highest seq it covers whole.
+    Updates come first: once it holds them all, every seq below the first message it does
+    not hold is covered (the records there are changes, whose updates it holds)."""
+    held = len(frame["messages"])
     if len(frame["updates"]) < len(page.updates):
         up_to = after_seq  # not even the updates fit: the same page again, within the rate
-    elif len(frame["messages"]) == len(page.messages):
+    elif held == len(page.messages):
         up_to = page.last_seq
     else:
-        up_to = frame["messages"][-1]["seq"]
+        up_to = page.messages[held].seq - 1
     return {**frame, "final": True, "hasMore": True, "caughtUp": caught_up, "upToSeq": up_to}
 
 
