@@ -37,34 +37,61 @@ from mayachat.model import (
     RoomStats,
 )
 from mayachat.ports import (
+    Arrival,
     Claim,
     DeadLetter,
+    Departure,
     Lag,
     LogPosition,
     LogRecord,
     LogUnavailable,
     Posted,
+    PresenceProfile,
+    Seen,
     SeqRange,
     StoreOutcome,
 )
+from mayachat.presence import Announcer, Presence
 from mayachat.room_admin import RoomAdmin
 from mayachat.settings import Settings
 
 
 class FakeRegistry:
+    """The connection registry and presence as the Redis scripts keep them, on a clock of
+    its own (`now_ms`): a connection is live until it is unregistered or removed."""
+
     def __init__(self) -> None:
         self.user_of: dict[str, str] = {}
+        self.now_ms = 1_700_000_000_000
+        self.last_seen: dict[str, int] = {}
+        self.changed_at: dict[str, int] = {}
+        self.shown: dict[str, str] = {}
 
-    def register(self, connection_id: str, user_id: str) -> int:
-        self.user_of[connection_id] = user_id
+    def _live(self, user_id: str) -> int:
         return sum(1 for u in self.user_of.values() if u == user_id)
 
-    def unregister(self, connection_id: str) -> str | None:
-        return self.user_of.pop(connection_id, None)
+    def register(self, connection_id: str, user_id: str) -> Arrival:
+        self.user_of[connection_id] = user_id
+        live = self._live(user_id)
+        if live == 1:
+            self.changed_at[user_id] = self.now_ms
+        return Arrival(live=live, at_ms=self.now_ms)
 
-    def remove(self, user_id: str, connection_id: str) -> None:
-        if self.user_of.get(connection_id) == user_id:
+    def restore(self, connection_id: str, user_id: str) -> None:
+        self.user_of[connection_id] = user_id
+
+    def unregister(self, connection_id: str) -> Departure | None:
+        user_id = self.user_of.get(connection_id)
+        return self.remove(user_id, connection_id) if user_id is not None else None
+
+    def remove(self, user_id: str, connection_id: str) -> Departure:
+        was_live = self.user_of.get(connection_id) == user_id
+        if was_live:
             del self.user_of[connection_id]
+        offline = was_live and self._live(user_id) == 0
+        if offline:
+            self.last_seen[user_id] = self.changed_at[user_id] = self.now_ms
+        return Departure(user_id=user_id, went_offline=offline, at_ms=self.now_ms)
 
     def connections_of(self, user_ids: Iterable[str]) -> dict[str, list[str]]:
         wanted = set(user_ids)
@@ -73,6 +100,46 @@ class FakeRegistry:
             if user in wanted:
                 result[user].append(connection_id)
         return dict(result)
+
+    def seen(self, user_ids: Sequence[str]) -> dict[str, Seen]:
+        return {
+            u: Seen(
+                online=self._live(u) > 0,
+                last_seen_ms=None if self._live(u) else self.last_seen.get(u),
+                changed_at_ms=self.changed_at.get(u, 0),
+                shown=self.shown.get(u),
+            )
+            for u in user_ids
+        }
+
+    def show(self, shown: Mapping[str, str]) -> None:
+        self.shown.update(shown)
+
+
+class FakePresenceStore:
+    def __init__(self, rooms: dict[str, set[str]] | None = None) -> None:
+        self.profiles_by_user: dict[str, PresenceProfile] = {}
+        self.rooms = rooms if rooms is not None else {}
+
+    def profiles(self, user_ids: Sequence[str]) -> dict[str, PresenceProfile]:
+        return {u: self.profiles_by_user[u] for u in user_ids if u in self.profiles_by_user}
+
+    def set_hidden(self, user_id: str, hidden: bool) -> None:
+        profile = self.profiles_by_user.get(user_id, PresenceProfile())
+        self.profiles_by_user[user_id] = replace(profile, hidden=hidden)
+
+    def record_last_seen(self, last_seen: Mapping[str, datetime]) -> None:
+        for user_id, at in last_seen.items():
+            profile = self.profiles_by_user.get(user_id, PresenceProfile())
+            latest = max(at, profile.last_seen) if profile.last_seen else at
+            self.profiles_by_user[user_id] = replace(profile, last_seen=latest)
+
+    def rooms_with(self, user_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        return {
+            room: tuple(sorted(members))
+            for room, members in self.rooms.items()
+            if members & set(user_ids)
+        }
 
 
 class FakeMembershipCache:
@@ -165,7 +232,9 @@ class FakeRateLimiter:
     def take(self, user_id: str, buckets: Buckets, cost: int = 1) -> float:
         return self.admit(user_id, buckets, cost).wait
 
-    def admit(self, user_id: str, buckets: Buckets, cost: int = 1) -> Admission:
+    def admit(
+        self, user_id: str, buckets: Buckets, cost: int = 1, heartbeat: str | None = None
+    ) -> Admission:
         first = (user_id, buckets[0][0])
         owed = max((self.owed.get((user_id, name), 0.0) for name, _ in buckets), default=0.0)
         full = any(self.taken[(user_id, name)] + cost > limit.burst for name, limit in buckets)
@@ -533,12 +602,19 @@ class World:
     def __post_init__(self) -> None:
         self.directory = FakeDirectory(self.rooms_by_id)
         self.rooms = Rooms(self.cache, self.directory)
-        self.delivery = Delivery(self.registry, self.gateway, self.metrics, wave=32)
+        self.announcer = Announcer("chat-presence", self.log)
+        self.delivery = Delivery(
+            self.registry, self.gateway, self.metrics, wave=32, announcer=self.announcer
+        )
         self.messaging = Messaging(
             "chat-messages", self.rooms, self.ledger, self.log, self.delivery, self.metrics
         )
-        self.connections = Connections(self.registry, self.limiter, self.limits, self.metrics)
-        self.frame_gate = FrameGate(self.limiter, self.limits, self.metrics)
+        self.connections = Connections(
+            self.registry, self.limiter, self.limits, self.metrics, self.announcer
+        )
+        self.frame_gate = FrameGate(self.limiter, self.limits, self.metrics, self.registry)
+        self.presence_store = FakePresenceStore(self.rooms_by_id)
+        self.presence = Presence(self.rooms, self.registry, self.presence_store, self.announcer)
         self.typing = Typing(self.rooms, self.delivery)
         self.receipts = Receipts(
             "message-persistence", self.rooms, self.ledger, self.cursors, self.log, self.delivery

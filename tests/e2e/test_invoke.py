@@ -32,8 +32,10 @@ FUNCTIONS = {
     "ws_delete_message.json": "WsMessageChangesFunction",
     "ws_react.json": "WsMessageChangesFunction",
     "ws_sync.json": "WsSyncFunction",
+    "ws_presence.json": "WsPresenceFunction",
     "persist_msk.json": "PersistFunction",
     "notify_msk.json": "NotifyFunction",
+    "presence_msk.json": "PresenceFunction",
     "rest_api_health.json": "RestApiFunction",
     "rest_api_get_rooms.json": "RestApiFunction",
 }

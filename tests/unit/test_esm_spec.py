@@ -40,7 +40,14 @@ def test_the_real_template_declares_one_mapping_per_topic() -> None:
         "NotifyFunction.ChatMessages",
         "PersistFunction.ChatMessages",
         "PersistFunction.StateEvents",
+        "PresenceFunction.PresenceChanges",
     ]
+    presence = specs["PresenceFunction.PresenceChanges"]
+    assert (presence.topic, presence.group_id, presence.auto_offset_reset) == (
+        "chat-presence",
+        "mayachat-presence",
+        "latest",
+    )
     notify = specs["NotifyFunction.ChatMessages"]
     # Its own group (pushes never hold up persistence), new messages only, a bounded retry.
     assert (notify.topic, notify.group_id, notify.auto_offset_reset) == (

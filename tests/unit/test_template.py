@@ -33,36 +33,47 @@ EVENTS = REPO / "tests" / "events"
 # Mongo (rooms, sequences, archives), Kafka topics written, @connections.
 # Every function that uses Redis reads its user's secret (RedisSecretReadPolicy).
 _REDIS = {"RedisSecretReadPolicy"}
+# A connection found gone (410) may have been its user's last: every function that posts
+# may announce a presence change (chat-presence), and $connect/$disconnect do.
+_POSTS = {"ManageConnectionsPolicy", "KafkaWritePresencePolicy"}
 EXPECTED_POLICIES = {
     "WsAuthorizerFunction": set(),
     # Rooms, devices and the pushes-sent ledger; who is online.
     "NotifyFunction": _REDIS | {"MongoSecretReadPolicy"},
-    "WsConnectFunction": _REDIS,
-    "WsDisconnectFunction": _REDIS,
+    "WsConnectFunction": _REDIS | {"KafkaWritePresencePolicy"},
+    "WsDisconnectFunction": _REDIS | {"KafkaWritePresencePolicy"},
     "WsSendMessageFunction": _REDIS
-    | {"ManageConnectionsPolicy", "MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
-    "WsTypingFunction": _REDIS | {"ManageConnectionsPolicy", "MongoSecretReadPolicy"},
+    | _POSTS
+    | {"MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
+    "WsTypingFunction": _REDIS | _POSTS | {"MongoSecretReadPolicy"},
     "WsReceiptsFunction": _REDIS
-    | {"ManageConnectionsPolicy", "MongoSecretReadPolicy", "KafkaWriteStateEventsPolicy"},
+    | _POSTS
+    | {"MongoSecretReadPolicy", "KafkaWriteStateEventsPolicy"},
     # Changes go to chat-messages (persist applies them after their message); a message
     # Redis no longer knows, and a moderator's role, come from MongoDB.
     "WsMessageChangesFunction": _REDIS
-    | {"ManageConnectionsPolicy", "MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
+    | _POSTS
+    | {"MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
     # Catch-up readers publish a room's stable seq (room.stable on chat-messages).
     "WsSyncFunction": _REDIS
-    | {"ManageConnectionsPolicy", "MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
+    | _POSTS
+    | {"MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
+    # Who hides their presence, and the last lastSeen, are in MongoDB.
+    "WsPresenceFunction": _REDIS | _POSTS | {"MongoSecretReadPolicy"},
     # Their answer is the route response; @connections only to close a flooding or expired
     # socket (told why, then DELETEd), which every frame function may do.
-    "WsPingFunction": _REDIS | {"ManageConnectionsPolicy"},
-    "WsDefaultFunction": _REDIS | {"ManageConnectionsPolicy"},
+    "WsPingFunction": _REDIS | _POSTS,
+    "WsDefaultFunction": _REDIS | _POSTS,
     "RestApiFunction": _REDIS
+    | _POSTS
     | {
-        "ManageConnectionsPolicy",
         "MongoSecretReadPolicy",
         "KafkaWriteStateEventsPolicy",
         "KafkaWriteChatMessagesPolicy",
     },
     "PersistFunction": {"MongoSecretReadPolicy"},
+    # Reads chat-presence (its own statement), posts to contacts' connections.
+    "PresenceFunction": _REDIS | _POSTS | {"MongoSecretReadPolicy"},
     "KafkaTopicsFunction": set(),
 }
 
@@ -304,6 +315,10 @@ def test_the_sam_transform_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
         "PersistFunctionChatMessages",
         "PersistFunctionStateEvents",
         "NotifyFunctionChatMessages",
+        "PresenceFunctionPresenceChanges",
+    }
+    assert esm["PresenceFunctionPresenceChanges"]["AmazonManagedKafkaEventSourceConfig"] == {
+        "ConsumerGroupId": "mayachat-presence"
     }
     assert esm["NotifyFunctionChatMessages"]["AmazonManagedKafkaEventSourceConfig"] == {
         "ConsumerGroupId": "mayachat-notify"
@@ -440,10 +455,12 @@ SAMPLES = {
     "ws_mark_delivered.json": "APIGatewayWebSocketMessageEventModel",
     "ws_mark_read.json": "APIGatewayWebSocketMessageEventModel",
     "ws_sync.json": "APIGatewayWebSocketMessageEventModel",
+    "ws_presence.json": "APIGatewayWebSocketMessageEventModel",
     "ws_ping.json": "APIGatewayWebSocketMessageEventModel",
     "ws_default.json": "APIGatewayWebSocketMessageEventModel",
     "persist_msk.json": "KafkaMskEventModel",
     "notify_msk.json": "KafkaMskEventModel",
+    "presence_msk.json": "KafkaMskEventModel",
     "rest_api_get_rooms.json": "APIGatewayProxyEventV2Model",
     "rest_api_health.json": "APIGatewayProxyEventV2Model",
 }

@@ -7,6 +7,8 @@ only when called, so a function pays at cold start only for the clients its acti
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from mayachat.adapters.emf_metrics import EmfMetrics
+    from mayachat.adapters.mongo_presence import MongoPresenceStore
     from mayachat.adapters.mongo_reads import MongoChatReads
     from mayachat.adapters.mongo_rooms import MongoRooms
     from mayachat.adapters.s3_attachments import S3Attachments
@@ -46,9 +49,12 @@ if TYPE_CHECKING:
         EventLog,
         LogPosition,
         LogRecord,
+        PresenceProfile,
         RateLimiter,
         Slice,
     )
+    from mayachat.presence import Announcer, Presence
+    from mayachat.presence_push import PresencePushes
     from mayachat.push_settings import PushSettings
     from mayachat.room_admin import RoomAdmin
 
@@ -232,9 +238,29 @@ def limits() -> Limits:
 
 @cache
 def frame_gate() -> FrameGate:
+    from mayachat.adapters.redis_connections import RedisConnectionRegistry
     from mayachat.frame_gate import FrameGate
 
-    return FrameGate(rate_limiter(), limits(), metrics())
+    return FrameGate(rate_limiter(), limits(), metrics(), RedisConnectionRegistry(redis_client()))
+
+
+@cache
+def presence_log() -> EventLog:
+    """The presence topic's producer: a short wait (a presence record is best effort, and a
+    connect must not wait 5 s for a Kafka that is down)."""
+    from mayachat.adapters.kafka_log import KafkaEventLog
+    from mayachat.kafka_config import producer_config
+
+    return KafkaEventLog(producer_config(settings()), delivery_timeout_s=1.5)
+
+
+@cache
+def announcer() -> Announcer:
+    from mayachat.presence import Announcer
+
+    s = settings()
+    # Kafka is reached (confluent_kafka imported) at the first change, not at cold start.
+    return Announcer(s.kafka_topic_presence, _LazyPresenceLog() if s.presence_enabled else None)
 
 
 # -- building blocks -----------------------------------------------------------------------
@@ -252,7 +278,11 @@ def delivery() -> Delivery:
         )
     posts = ApiGatewayConnections(s.websocket_management_endpoint, s.aws_region)
     return Delivery(
-        RedisConnectionRegistry(redis_client()), posts, metrics(), wave=posts.max_concurrency
+        RedisConnectionRegistry(redis_client()),
+        posts,
+        metrics(),
+        wave=posts.max_concurrency,
+        announcer=announcer(),
     )
 
 
@@ -296,7 +326,36 @@ def connections() -> Connections:
     from mayachat.adapters.redis_connections import RedisConnectionRegistry
     from mayachat.chat import Connections
 
-    return Connections(RedisConnectionRegistry(redis_client()), rate_limiter(), limits(), metrics())
+    return Connections(
+        RedisConnectionRegistry(redis_client()), rate_limiter(), limits(), metrics(), announcer()
+    )
+
+
+@cache
+def presence() -> Presence:
+    from mayachat.adapters.redis_connections import RedisConnectionRegistry
+    from mayachat.presence import Presence
+
+    return Presence(
+        rooms(), RedisConnectionRegistry(redis_client()), _LazyPresenceStore(), announcer()
+    )
+
+
+@cache
+def presence_pushes() -> PresencePushes:
+    from mayachat.adapters.mongo_presence import MongoPresenceStore
+    from mayachat.adapters.redis_connections import RedisConnectionRegistry
+    from mayachat.presence_push import PresencePushes
+
+    s = settings()
+    return PresencePushes(
+        registry=RedisConnectionRegistry(redis_client()),
+        store=MongoPresenceStore(indexed_database()),
+        delivery=delivery(),
+        metrics=metrics(),
+        debounce_seconds=s.presence_debounce_seconds,
+        max_members=s.presence_push_max_members,
+    )
 
 
 @cache
@@ -564,6 +623,27 @@ class _LazyAttachmentKeeper:
         attachment_store().forget(room_id, attachment_id)
 
 
+class _LazyPresenceStore:
+    """MongoDB (pymongo imported) at the first ask, not at the presence function's cold start."""
+
+    def profiles(self, user_ids: Sequence[str]) -> dict[str, PresenceProfile]:
+        return _mongo_presence().profiles(user_ids)
+
+    def set_hidden(self, user_id: str, hidden: bool) -> None:
+        _mongo_presence().set_hidden(user_id, hidden)
+
+    def record_last_seen(self, last_seen: Mapping[str, datetime]) -> None:
+        _mongo_presence().record_last_seen(last_seen)
+
+    def rooms_with(self, user_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        return _mongo_presence().rooms_with(user_ids)
+
+
+class _LazyPresenceLog:
+    def append(self, record: LogRecord) -> LogPosition:
+        return presence_log().append(record)
+
+
 class _LazyEventLog:
     """Kafka for catch-up readers, built (confluent_kafka imported) only when a reader must
     publish a room's stable seq."""
@@ -577,6 +657,13 @@ def _mongo_rooms() -> MongoRooms:
     from mayachat.adapters.mongo_rooms import MongoRooms
 
     return MongoRooms(mongo_database())
+
+
+@cache
+def _mongo_presence() -> MongoPresenceStore:
+    from mayachat.adapters.mongo_presence import MongoPresenceStore
+
+    return MongoPresenceStore(mongo_database())
 
 
 @cache

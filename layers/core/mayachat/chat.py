@@ -41,6 +41,7 @@ from mayachat.ports import (
     SequenceAllocator,
     Slice,
 )
+from mayachat.presence import Announcer
 from mayachat.protocol import encode
 
 logger = Logger(child=True)
@@ -56,6 +57,7 @@ class Connections:
     limiter: RateLimiter
     limits: Limits
     metrics: Metrics
+    announcer: Announcer
 
     def connect(self, caller: Caller) -> None:
         """Register the connection, within the user's limits: attempts per second and open
@@ -66,8 +68,8 @@ class Connections:
             raise ChatError(
                 ErrorCode.RATE_LIMITED, "too many connection attempts", retry_after=wait
             )
-        open_now = self.registry.register(caller.connection_id, caller.user_id)
-        if open_now > self.limits.max_connections:
+        arrival = self.registry.register(caller.connection_id, caller.user_id)
+        if arrival.live > self.limits.max_connections:
             self.registry.remove(caller.user_id, caller.connection_id)
             self.metrics.count(Count.CONNECTS_REFUSED)
             raise ChatError(
@@ -76,12 +78,22 @@ class Connections:
                 "close one (or wait for an idle one to time out)",
             )
         logger.info(
-            "connected", extra={"userId": caller.user_id, "connectionId": caller.connection_id}
+            "connected",
+            extra={
+                "userId": caller.user_id,
+                "connectionId": caller.connection_id,
+                "liveConnections": arrival.live,
+            },
         )
+        if arrival.came_online:
+            self.announcer.changed(caller.user_id, arrival.at_ms, "connected")
 
     def disconnect(self, connection_id: str) -> None:
-        user_id = self.registry.unregister(connection_id)
+        departure = self.registry.unregister(connection_id)
+        user_id = departure.user_id if departure else None
         logger.info("disconnected", extra={"userId": user_id, "connectionId": connection_id})
+        if departure is not None and departure.went_offline:
+            self.announcer.changed(departure.user_id, departure.at_ms, "disconnected")
 
 
 def append_or_unavailable(

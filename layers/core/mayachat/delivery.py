@@ -4,7 +4,7 @@ A connection that is gone (410) leaves the registry."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
@@ -12,7 +12,8 @@ from aws_lambda_powertools import Logger
 from mayachat.frames import ErrorFrame, ServerFrame
 from mayachat.metrics import Count, Metrics
 from mayachat.model import Caller
-from mayachat.ports import ConnectionGateway, ConnectionRegistry
+from mayachat.ports import ConnectionGateway, ConnectionRegistry, Departure
+from mayachat.presence import Announcer
 from mayachat.protocol import encode
 
 logger = Logger(child=True)
@@ -27,6 +28,8 @@ class Delivery:
     metrics: Metrics
     # How many posts the gateway makes at once: fan-outs up to this size cost one round trip.
     wave: int
+    # A connection found gone may have been its user's last: their presence changed.
+    announcer: Announcer | None = None
 
     def to_members(
         self,
@@ -63,8 +66,24 @@ class Delivery:
         owner = {caller.connection_id: caller.user_id}
         self.post([(caller.connection_id, encode(frame))], owner, what="close")
         self.gateway.close(caller.connection_id)
-        self.registry.remove(caller.user_id, caller.connection_id)
+        self._gone(self.registry.remove(caller.user_id, caller.connection_id))
         logger.info("connection closed by the server", extra={"connectionId": caller.connection_id})
+
+    def to_users(self, frames: Mapping[str, ServerFrame], *, what: str) -> None:
+        """Each user's own frame, to every connection of theirs (one registry read)."""
+        posts: list[tuple[str, bytes]] = []
+        owners: dict[str, str] = {}
+        for user_id, connections in self.registry.connections_of(frames).items():
+            data = encode(frames[user_id])
+            for connection_id in connections:
+                posts.append((connection_id, data))
+                owners[connection_id] = user_id
+        self.post(posts, owners, what=what)
+
+    def _gone(self, departure: Departure | None) -> None:
+        # Its $disconnect may never come (it is best effort): tell the user's contacts now.
+        if departure is not None and departure.went_offline and self.announcer is not None:
+            self.announcer.changed(departure.user_id, departure.at_ms, "gone")
 
     def post(
         self,
@@ -86,9 +105,9 @@ class Delivery:
             self.metrics.count(Count.DELIVERY_FAILED, posted.failed)
         for connection_id in posted.gone:
             if connection_id in owners:
-                self.registry.remove(owners[connection_id], connection_id)
+                self._gone(self.registry.remove(owners[connection_id], connection_id))
             else:
-                self.registry.unregister(connection_id)
+                self._gone(self.registry.unregister(connection_id))
         logger.info(
             "delivered",
             extra={

@@ -19,7 +19,7 @@ from mayachat.errors import ChatError, ErrorCode
 from mayachat.limits import Limits
 from mayachat.metrics import Count, Metrics
 from mayachat.model import Caller
-from mayachat.ports import RateLimiter
+from mayachat.ports import ConnectionRegistry, RateLimiter
 
 logger = Logger(child=True)
 
@@ -29,11 +29,20 @@ class FrameGate:
     limiter: RateLimiter
     limits: Limits
     metrics: Metrics
+    registry: ConnectionRegistry
 
     def admit(self, caller: Caller, client_msg_id: Callable[[], str | None]) -> None:
         """Take the frame's token, or raise `rate_limited` (naming the frame's clientMsgId,
-        read only then); one that `closes` the connection once the refusals run too long."""
-        admission = self.limiter.admit(caller.user_id, self.limits.frame(caller.connection_id))
+        read only then); one that `closes` the connection once the refusals run too long.
+        Every frame is also its connection's heartbeat (presence, the registry's liveness)."""
+        admission = self.limiter.admit(
+            caller.user_id, self.limits.frame(caller.connection_id), heartbeat=caller.connection_id
+        )
+        if admission.restored:
+            # Redis lost the registry: this connection is known again, so live delivery and
+            # presence come back with each connection's next frame.
+            self.registry.restore(caller.connection_id, caller.user_id)
+            logger.info("connection restored to the registry")
         if not admission.wait:
             return
         self.metrics.count(Count.RATE_LIMITED)

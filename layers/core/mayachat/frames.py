@@ -106,6 +106,20 @@ class SyncPage(TypedDict):
     upToSeq: NotRequired[int]  # on the final frame: the cursor to sync from next
 
 
+class UserPresence(TypedDict):
+    userId: str
+    online: bool
+    lastSeen: NotRequired[str]  # offline, and known and shown: when they were last there
+
+
+class PresenceFrame(TypedDict):
+    """The answer to `presence` (with its roomId), or a change pushed (without)."""
+
+    type: Literal["presence"]
+    roomId: NotRequired[str]
+    users: list[UserPresence]
+
+
 class Pong(TypedDict):
     type: Literal["pong"]
 
@@ -150,6 +164,7 @@ ServerFrame = (
     | TypingEvent
     | ReceiptEvent
     | SyncPage
+    | PresenceFrame
     | Pong
     | ErrorFrame
     | MemberChange

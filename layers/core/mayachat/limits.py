@@ -32,6 +32,8 @@ STRIKES_FORGIVEN_PER_SECOND = 1.0
 class Admission:
     wait: float  # 0.0: admitted; else the seconds until it would be (for retryAfterMs)
     strikes: int  # the first bucket's refusals, less those forgiven
+    # The frame's connection was not in the registry (Redis lost it) and is now.
+    restored: bool = False
 
 
 @dataclass(frozen=True)

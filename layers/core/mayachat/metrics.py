@@ -31,6 +31,7 @@ class Count(StrEnum):
     PUSHES_SENT = "PushesSent"  # notifications handed to SNS for a device
     PUSHES_SKIPPED = "PushesSkipped"  # a redelivery's pushes that had been sent already
     DEVICES_PRUNED = "DevicesPruned"  # devices forgotten: their endpoint disabled or invalid
+    PRESENCE_CHANGES = "PresenceChanges"  # users gone on- or offline, pushed to their contacts
 
 
 class Timing(StrEnum):

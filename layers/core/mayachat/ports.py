@@ -14,23 +14,90 @@ from mayachat.model import Change, Cursor, Message, Receipt, ReceiptKind, Room, 
 from mayachat.push import Device, Notification, PushPreferences
 
 
-class ConnectionRegistry(Protocol):
-    """Who is connected where: user -> connections (several devices), connection -> user."""
+@dataclass(frozen=True)
+class Arrival:
+    live: int  # the user's live connections, this one included
+    at_ms: int  # when (Redis's clock): the time of the transition, if it is one
 
-    def register(self, connection_id: str, user_id: str) -> int:
-        """Remember the connection; the user's open connections, this one included."""
+    @property
+    def came_online(self) -> bool:
+        return self.live == 1
+
+
+@dataclass(frozen=True)
+class Departure:
+    user_id: str
+    went_offline: bool  # it was the user's last live connection
+    at_ms: int
+
+
+class ConnectionRegistry(Protocol):
+    """Who is connected where: user -> connections (several devices), connection -> user. A
+    connection is live while it sent a frame within PRESENCE_LIVENESS_SECONDS (API Gateway
+    closes it after 10 idle minutes, $disconnect or not)."""
+
+    def register(self, connection_id: str, user_id: str) -> Arrival:
+        """Remember the connection; how many of the user's are live, this one included."""
         ...
 
-    def unregister(self, connection_id: str) -> str | None:
-        """Forget a connection; returns its user, or None if it was not known."""
+    def unregister(self, connection_id: str) -> Departure | None:
+        """Forget a connection ($disconnect); its user, or None if it was not known."""
+        ...
+
+    def restore(self, connection_id: str, user_id: str) -> None:
+        """A frame came on a connection Redis no longer knew (its data lost): know it again."""
         ...
 
     def connections_of(self, user_ids: Iterable[str]) -> dict[str, list[str]]:
-        """Each user's connections younger than API Gateway's connection lifetime."""
+        """Each user's live connections."""
         ...
 
-    def remove(self, user_id: str, connection_id: str) -> None:
+    def remove(self, user_id: str, connection_id: str) -> Departure:
         """Forget a connection that is gone (410), even when its own entry expired."""
+        ...
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A user's presence as the connection registry has it."""
+
+    online: bool
+    last_seen_ms: int | None  # offline: the last frame or goodbye of any of their connections
+    changed_at_ms: int  # their last transition (0: unknown)
+    shown: str | None  # the presence last pushed about them (mayachat.presence)
+
+
+class PresenceRegistry(Protocol):
+    def seen(self, user_ids: Sequence[str]) -> dict[str, Seen]:
+        """Every user asked for (offline, lastSeen unknown, when Redis knows nothing)."""
+        ...
+
+    def show(self, shown: Mapping[str, str]) -> None:
+        """Remember what was pushed about these users."""
+        ...
+
+
+@dataclass(frozen=True)
+class PresenceProfile:
+    hidden: bool = False
+    last_seen: datetime | None = None  # the last one published, durable
+
+
+class PresenceStore(Protocol):
+    """Presence's durable part (MongoDB): who hides it, the last lastSeen, shared rooms."""
+
+    def profiles(self, user_ids: Sequence[str]) -> dict[str, PresenceProfile]:
+        """The users that have one (the others: visible, lastSeen unknown)."""
+        ...
+
+    def set_hidden(self, user_id: str, hidden: bool) -> None: ...
+
+    def record_last_seen(self, last_seen: Mapping[str, datetime]) -> None:
+        """Keep each user's latest lastSeen (never an older one)."""
+        ...
+
+    def rooms_with(self, user_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Every room any of these users is in: roomId -> its members."""
         ...
 
 
@@ -212,8 +279,11 @@ class RateLimiter(Protocol):
         the seconds until they would be (for Retry-After)."""
         ...
 
-    def admit(self, user_id: str, buckets: Buckets, cost: int = 1) -> Admission:
-        """As `take`, and the first bucket's strikes: one per refusal, forgiven over time."""
+    def admit(
+        self, user_id: str, buckets: Buckets, cost: int = 1, heartbeat: str | None = None
+    ) -> Admission:
+        """As `take`, and the first bucket's strikes: one per refusal, forgiven over time.
+        `heartbeat`: the frame's connection, whose last frame is now (refused or not)."""
         ...
 
     def owe(self, user_id: str, buckets: Buckets, seconds: float) -> None:

@@ -21,6 +21,7 @@ from mayachat.fields import (
     MessageId,
     RoomId,
     Seq,
+    UserId,
 )
 from mayachat.frames import ErrorFrame
 
@@ -118,6 +119,13 @@ class SyncFrame(Frame):
     roomId: RoomId
     afterSeq: Seq
     limit: Annotated[StrictInt, Field(ge=1, le=500)] | None = None
+
+
+class PresenceAskFrame(Frame):
+    action: Literal["presence"]
+    roomId: RoomId
+    # Whom to ask about (members only; others are left out); all the room's others without.
+    userIds: Annotated[list[UserId], Field(min_length=1, max_length=100)] | None = None
 
 
 class PingFrame(Frame):

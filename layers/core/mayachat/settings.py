@@ -49,6 +49,8 @@ class Settings(BaseModel):
     kafka_topic_chat_messages: str = "chat-messages"
     kafka_topic_message_persistence: str = "message-persistence"
     kafka_topic_dead_letter: str = "chat-dead-letter"
+    # Presence changes (mayachat.presence_push): connects, disconnects, hiding it.
+    kafka_topic_presence: str = "chat-presence"
     # Records that can never be stored go to this SQS queue when set, else to the topic above.
     dead_letter_queue_url: str | None = None
     kafka_consumer_group_id: str = "mayachat-persist"
@@ -148,6 +150,13 @@ class Settings(BaseModel):
     # A message's facts stay in Redis this long after its send or last change (~200 bytes
     # each); older ones are read again from MongoDB when changed. Longer than persist lags.
     message_state_ttl_seconds: int = Field(default=24 * 3600, ge=300)
+
+    # Presence (mayachat.presence): changes are pushed once they have held this long (a
+    # phone between networks makes no pushes), to rooms of at most this many members (0: no
+    # pushes; members ask). PRESENCE_ENABLED=false: no presence records at all.
+    presence_enabled: bool = True
+    presence_debounce_seconds: float = Field(default=10.0, ge=0, le=60)
+    presence_push_max_members: int = Field(default=100, ge=0, le=10_000)
 
     @field_validator("kafka_brokers")
     @classmethod

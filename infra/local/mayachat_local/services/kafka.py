@@ -24,7 +24,7 @@ from mayachat_local.process import StackError, run_checked
 from mayachat_local.services.base import Progress, Service, require
 
 # (partitions) per topic; key = roomId on chat-messages keeps a room's messages in order.
-TOPIC_PARTITIONS = {"chat": 3, "persistence": 3, "dead_letter": 1}
+TOPIC_PARTITIONS = {"chat": 3, "persistence": 3, "presence": 3, "dead_letter": 1}
 
 # The SASL_SSL listener's users, as the seed's providers authenticate: PLAIN (Confluent Cloud,
 # Azure Event Hubs), SCRAM-SHA-512 (self-managed), OAUTHBEARER (MSK IAM's plumbing; the local
@@ -233,6 +233,7 @@ class KafkaService(Service):
         wanted = {
             settings.kafka_topic_chat_messages: TOPIC_PARTITIONS["chat"],
             settings.kafka_topic_message_persistence: TOPIC_PARTITIONS["persistence"],
+            settings.kafka_topic_presence: TOPIC_PARTITIONS["presence"],
             settings.kafka_topic_dead_letter: TOPIC_PARTITIONS["dead_letter"],
         }
         admin = AdminClient(self._admin_config())

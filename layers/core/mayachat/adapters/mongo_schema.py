@@ -43,6 +43,9 @@ PUSH_PREFERENCES = "push_preferences"  # one per user
 PUSH_SENT = "push_sent"  # one per (message, device) push: a redelivery sends none twice
 
 
+PRESENCE = "presence"  # one per user who hid it or was seen: mayachat.adapters.mongo_presence
+
+
 # (collection, keys, options): every index the system relies on.
 INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
     (

@@ -20,7 +20,7 @@ COMMANDS = (
     "get", "set", "del", "exists", "expire", "pexpire",
     "hget", "hset", "hmget", "hgetall", "hincrby", "hexists",
     "sadd", "smembers",
-    "zadd", "zrem", "zrange", "zrangebyscore", "zremrangebyscore", "zcard", "zscore",
+    "zadd", "zrem", "zrange", "zrangebyscore", "zremrangebyscore", "zcard", "zscore", "zcount",
     # cluster mode (ElastiCache Serverless): the client reads the slot map, and the command
     # table (COMMAND) it finds each command's keys with -- without it, no cold start connects
     "cluster|slots", "cluster|shards", "cluster|nodes", "readonly", "command",

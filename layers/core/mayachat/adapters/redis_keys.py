@@ -9,8 +9,15 @@ def connection(connection_id: str) -> str:
 
 
 def user_connections(user_id: str) -> str:
-    """A sorted set of the user's connection ids, scored by when each connected."""
+    """A sorted set of the user's connection ids, scored by each one's last frame (ms), or by
+    minus the time it went away (a tombstone): mayachat.adapters.redis_connections."""
     return f"user:{{{user_id}}}:connections"
+
+
+def user_presence(user_id: str) -> str:
+    """The user's lastSeen (ms) once no connection says more, and the presence last pushed
+    about them: the slot of their connections, so one script keeps both."""
+    return f"user:{{{user_id}}}:presence"
 
 
 def room_members(room_id: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
+from mayachat.adapters.redis_connections import PRESENCE_RETENTION_SECONDS
 from mayachat.limits import STRIKES_FORGIVEN_PER_SECOND, Admission, Buckets
 from mayachat.tracing import traced_calls
 
@@ -25,33 +26,50 @@ local function keep(key, tokens, at, capacity, rate)
 end
 """
 
-# Token buckets, all or none. KEYS: the buckets; ARGV: cost, then capacity and refill per
-# second of each, then the strikes forgiven per second. Returns {ms until `cost` tokens could
-# be taken (0: taken from every bucket, else nothing is taken), the first bucket's strikes
-# (one per refusal, forgiven at that rate)}. A bucket's key expires once it is full again.
-# The clock is Redis's own: a caller's clock read before it lost the CPU would wind a
-# bucket's time back and credit a refill twice.
+# Token buckets, all or none. KEYS: the buckets, then (a frame's) its user's connections;
+# ARGV: the number of buckets, the cost, capacity and refill per second of each, the strikes
+# forgiven per second, then (a frame's) its connection and the registry's retention. Returns
+# {ms until `cost` tokens could be taken (0: taken from every bucket, else nothing is taken),
+# the first bucket's strikes (one per refusal, forgiven at that rate), 1 if the connection
+# was not in the registry (Redis lost it) and is again}. A bucket's key expires once it is
+# full again. The clock is Redis's own: a caller's clock read before it lost the CPU would
+# wind a bucket's time back and credit a refill twice.
+# The frame's heartbeat rides here (the buckets' slot is its user's): every frame, refused
+# or not, refreshes its connection's last-frame score (mayachat.adapters.redis_connections)
+# at no extra round trip; a tombstone (the connection said goodbye) is left as it is.
 _BUCKETS_LUA = (
     _REFILL_LUA
     + """
-local cost = tonumber(ARGV[1])
+local n, cost = tonumber(ARGV[1]), tonumber(ARGV[2])
 local tokens, ats, wait = {}, {}, 0
-for i, key in ipairs(KEYS) do
-  local capacity, rate = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  tokens[i], ats[i] = refilled(key, capacity, rate)
+for i = 1, n do
+  local capacity, rate = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  tokens[i], ats[i] = refilled(KEYS[i], capacity, rate)
   if tokens[i] < cost then wait = math.max(wait, math.ceil((cost - tokens[i]) * 1000 / rate)) end
 end
-for i, key in ipairs(KEYS) do
-  local capacity, rate = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  keep(key, wait == 0 and tokens[i] - cost or tokens[i], ats[i], capacity, rate)
+for i = 1, n do
+  local capacity, rate = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  keep(KEYS[i], wait == 0 and tokens[i] - cost or tokens[i], ats[i], capacity, rate)
 end
 local marks = redis.call('HMGET', KEYS[1], 'strikes', 'struckAt')
 local strikes = tonumber(marks[1]) or 0
 local struck = tonumber(marks[2]) or now
-strikes = math.max(0, strikes - math.max(0, now - struck) * tonumber(ARGV[#KEYS * 2 + 2]) / 1000)
+strikes = math.max(0, strikes - math.max(0, now - struck) * tonumber(ARGV[2 * n + 3]) / 1000)
 if wait > 0 then strikes = strikes + 1 end
 redis.call('HSET', KEYS[1], 'strikes', strikes, 'struckAt', now)
-return {wait, math.ceil(strikes)}
+local restored = 0
+if #KEYS > n then
+  local conns, id = KEYS[n + 1], ARGV[2 * n + 4]
+  local score = redis.call('ZSCORE', conns, id)
+  if not score then
+    redis.call('ZADD', conns, now, id)
+    restored = 1
+  elseif tonumber(score) > 0 then
+    redis.call('ZADD', conns, now, id)
+  end
+  redis.call('EXPIRE', conns, ARGV[2 * n + 5])
+end
+return {wait, math.ceil(strikes), restored}
 """
 )
 
@@ -80,12 +98,17 @@ class RedisRateLimiter:
     def take(self, user_id: str, buckets: Buckets, cost: int = 1) -> float:
         return self.admit(user_id, buckets, cost).wait
 
-    def admit(self, user_id: str, buckets: Buckets, cost: int = 1) -> Admission:
-        wait_ms, strikes = self._take(
-            keys=[keys.rate_limit(user_id, name) for name, _ in buckets],
-            args=[*_args(cost, buckets), STRIKES_FORGIVEN_PER_SECOND],
-        )
-        return Admission(int(wait_ms) / 1000, int(strikes))
+    def admit(
+        self, user_id: str, buckets: Buckets, cost: int = 1, heartbeat: str | None = None
+    ) -> Admission:
+        bucket_keys = [keys.rate_limit(user_id, name) for name, _ in buckets]
+        args: list[float | str] = [len(buckets), *_args(cost, buckets)]
+        args.append(STRIKES_FORGIVEN_PER_SECOND)
+        if heartbeat is not None:
+            bucket_keys.append(keys.user_connections(user_id))
+            args += [heartbeat, PRESENCE_RETENTION_SECONDS]
+        wait_ms, strikes, restored = self._take(keys=bucket_keys, args=args)
+        return Admission(int(wait_ms) / 1000, int(strikes), restored=bool(restored))
 
     def owe(self, user_id: str, buckets: Buckets, seconds: float) -> None:
         self._owe(

@@ -24,11 +24,13 @@ from mayachat.edge.websocket import (
     logger,
 )
 from mayachat.model import Caller, ReceiptKind
+from mayachat.presence import presence_frame
 from mayachat.protocol import (
     DeleteMessageFrame,
     EditMessageFrame,
     MarkFrame,
     PingFrame,
+    PresenceAskFrame,
     ReactFrame,
     SendMessageFrame,
     SyncFrame,
@@ -80,8 +82,14 @@ def _sync(caller: Caller, frame: SyncFrame) -> Reply:
     return None
 
 
+def _presence(caller: Caller, frame: PresenceAskFrame) -> Reply:
+    users = bootstrap.presence().ask(caller.user_id, frame.roomId, frame.userIds)
+    return presence_frame(users, room_id=frame.roomId)
+
+
 def _pong(caller: Caller, frame: PingFrame) -> Reply:
-    # Keeps the socket inside API Gateway's 10-minute idle timeout.
+    # Keeps the socket inside API Gateway's 10-minute idle timeout; like every frame, it is
+    # also the connection's heartbeat (presence, the registry: the frame gate's script).
     return {"type": "pong"}
 
 
@@ -94,6 +102,7 @@ FRAME_ROUTES: dict[str, FrameRoute[Any]] = {
     "markDelivered": FrameRoute(MarkFrame, _mark),
     "markRead": FrameRoute(MarkFrame, _mark),
     "sync": FrameRoute(SyncFrame, _sync),
+    "presence": FrameRoute(PresenceAskFrame, _presence),
     "ping": FrameRoute(PingFrame, _pong),
 }
 
@@ -120,6 +129,7 @@ FUNCTIONS: dict[str, RouteFunction] = {
     "WsTypingFunction": RouteFunction(("typing",), bootstrap.typing_indicators),
     "WsReceiptsFunction": RouteFunction(("markDelivered", "markRead"), bootstrap.receipts),
     "WsSyncFunction": RouteFunction(("sync",), bootstrap.sync),
+    "WsPresenceFunction": RouteFunction(("presence",), bootstrap.presence),
 }
 
 

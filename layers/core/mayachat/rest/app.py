@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from mayachat import bootstrap
 from mayachat.errors import ChatError, ErrorCode, Forbidden, Invalid, NotFound
 from mayachat.metrics import Count
-from mayachat.rest import attachments, messages, push, rooms
+from mayachat.rest import attachments, messages, presence, push, rooms
 
 CHAT_ERROR_STATUS = {
     ErrorCode.NOT_A_MEMBER: 404,
@@ -32,14 +32,15 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title="MayaChat REST API",
         version="1.0.0",
-        description="Catch up over HTTPS: history, unread, receipts, stats, rooms and "
-        "attachments. "
+        description="Catch up over HTTPS: history, unread, receipts, stats, rooms, "
+        "attachments and presence. "
         "Every call needs `Authorization: Bearer <JWT>`; the user is the token's `sub`.",
     )
     app.include_router(messages.router)
     app.include_router(rooms.router)
     app.include_router(push.router)
     app.include_router(attachments.router)
+    app.include_router(presence.router)
 
     @app.get("/health", tags=["health"], summary="Liveness")
     def health() -> dict[str, str]:

@@ -239,3 +239,24 @@ class MuteIn(BaseModel):
         if self.until is not None and self.until.tzinfo is None:
             raise ValueError("until: give a time zone (e.g. 2026-12-24T18:00:00Z)")
         return self
+
+
+class UserPresenceOut(BaseModel):
+    userId: str
+    online: bool
+    lastSeen: datetime | None = Field(
+        default=None, description="offline only; absent when hidden or never seen"
+    )
+
+
+class PresenceOut(BaseModel):
+    roomId: str
+    users: list[UserPresenceOut]
+
+
+class PresenceSettingsIn(Body):
+    hidden: bool = Field(description="appear offline without lastSeen, and see others so")
+
+
+class PresenceSettingsOut(BaseModel):
+    hidden: bool
