@@ -9,7 +9,11 @@ import pytest
 from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
-from mayachat.adapters.redis_connections import CONNECTION_TTL_SECONDS, RedisConnectionRegistry
+from mayachat.adapters.redis_connections import (
+    CONNECTION_TTL_SECONDS,
+    PRESENCE_LIVENESS_MS,
+    RedisConnectionRegistry,
+)
 from mayachat.adapters.redis_rate_limits import RedisRateLimiter
 from mayachat.adapters.redis_rooms import RedisCursors, RedisMembershipCache
 from mayachat.limits import Admission, Limit
@@ -38,7 +42,9 @@ def test_registry_tracks_several_devices_and_expires_with_the_connection_limit(
         bob: ["c3"],
     }
     assert 0 < client.ttl(keys.connection("c1")) <= CONNECTION_TTL_SECONDS
-    assert registry.unregister("c1") == alice
+    departure = registry.unregister("c1")
+    assert departure is not None
+    assert (departure.user_id, departure.went_offline) == (alice, False)  # c2 is still live
     assert registry.unregister("c1") is None
     assert registry.connections_of([alice]) == {alice: ["c2"]}
     registry.unregister("c2")
@@ -57,16 +63,70 @@ def test_a_gone_connection_leaves_its_user_even_after_its_own_entry_expired(
     assert registry.connections_of([alice]) == {}
 
 
-def test_connections_older_than_the_lifetime_are_neither_served_nor_kept(
+def test_a_connection_silent_past_the_idle_timeout_is_not_live_and_its_time_is_kept(
     client: Redis,
 ) -> None:
     registry = RedisConnectionRegistry(client)
     alice = uid("alice")
-    too_old = (time.time() - CONNECTION_TTL_SECONDS - 60) * 1000
-    client.zadd(keys.user_connections(alice), {"ancient": too_old})  # its $disconnect was lost
+    silent_since = int(time.time() * 1000) - PRESENCE_LIVENESS_MS - 60_000
+    client.zadd(keys.user_connections(alice), {"ancient": silent_since})  # $disconnect lost
     assert registry.connections_of([alice]) == {}
-    registry.register("fresh", alice)
-    assert client.zrange(keys.user_connections(alice), 0, -1) == [b"fresh"]
+    assert registry.seen([alice])[alice].last_seen_ms == silent_since
+    arrival = registry.register("fresh", alice)
+    assert arrival.came_online
+    assert client.zrange(keys.user_connections(alice), 0, -1) == [b"fresh"]  # pruned...
+    assert int(client.hget(keys.user_presence(alice), "lastSeen") or 0) == silent_since  # ...kept
+
+
+def test_the_last_connection_out_is_a_change_and_its_time_the_last_seen(client: Redis) -> None:
+    registry = RedisConnectionRegistry(client)
+    alice = uid("alice")
+    assert registry.register("phone", alice).live == 1
+    assert registry.register("tablet", alice).live == 2
+    assert registry.seen([alice])[alice].online
+    phone = registry.unregister("phone")
+    assert phone is not None and not phone.went_offline
+    tablet = registry.remove(alice, "tablet")  # found gone by a post (410)
+    assert tablet.went_offline
+    seen = registry.seen([alice])[alice]
+    assert (seen.online, seen.last_seen_ms, seen.changed_at_ms) == (
+        False,
+        tablet.at_ms,
+        tablet.at_ms,
+    )
+    registry.show({alice: "offline"})
+    assert registry.seen([alice])[alice].shown == "offline"
+
+
+def test_every_frame_is_a_heartbeat_and_a_goodbye_is_final(client: Redis) -> None:
+    registry, limiter = RedisConnectionRegistry(client), RedisRateLimiter(client)
+    alice = uid("alice")
+    frames = [("frames", Limit(10, 1.0))]
+    registry.register("phone", alice)
+    client.zadd(keys.user_connections(alice), {"phone": 1})  # as if silent for ages
+    assert registry.connections_of([alice]) == {}
+    assert not limiter.admit(alice, frames, heartbeat="phone").restored
+    assert registry.connections_of([alice]) == {alice: ["phone"]}  # live again
+    registry.unregister("phone")
+    # A frame still in flight when the socket closed does not bring it back.
+    assert not limiter.admit(alice, frames, heartbeat="phone").restored
+    assert registry.connections_of([alice]) == {}
+
+
+def test_after_redis_lost_everything_the_next_frame_restores_the_connection(
+    client: Redis,
+) -> None:
+    registry, limiter = RedisConnectionRegistry(client), RedisRateLimiter(client)
+    alice = uid("alice")
+    registry.register("phone", alice)
+    client.delete(keys.user_connections(alice), keys.user_presence(alice), keys.connection("phone"))
+    assert registry.seen([alice])[alice].online is False  # wrong until the phone's next frame
+    admission = limiter.admit(alice, [("frames", Limit(10, 1.0))], heartbeat="phone")
+    assert admission.restored
+    registry.restore("phone", alice)  # what the frame gate does then
+    assert registry.connections_of([alice]) == {alice: ["phone"]}
+    departure = registry.unregister("phone")  # and its $disconnect finds it
+    assert departure is not None and departure.went_offline
 
 
 def test_membership_cache_round_trip_and_fence(client: Redis) -> None:

@@ -80,8 +80,10 @@ def test_the_functions_user_runs_the_send_path_on_the_cluster(as_the_functions: 
     assert isinstance(client, RedisCluster)
     assert cast("RedisCluster", client).get_nodes()  # it read the slot map as its user
     caller = Caller(f"alice-{uuid.uuid4().hex[:6]}", f"c-{uuid.uuid4().hex[:6]}")
-    bootstrap.frame_gate().admit(caller, lambda: None)  # the rate-limit script
-    assert bootstrap.connections().registry.register(caller.connection_id, caller.user_id) == 1
+    arrival = bootstrap.connections().registry.register(caller.connection_id, caller.user_id)
+    assert arrival.live == 1
+    bootstrap.frame_gate().admit(caller, lambda: None)  # the rate-limit script, the heartbeat
+    assert bootstrap.connections().registry.seen([caller.user_id])[caller.user_id].online
     assert bootstrap.connections().registry.connections_of([caller.user_id]) == {
         caller.user_id: [caller.connection_id]
     }
