@@ -85,7 +85,8 @@ def test_the_last_connection_out_is_a_change_and_its_time_the_last_seen(client: 
     assert registry.register("tablet", alice).live == 2
     assert registry.seen([alice])[alice].online
     phone = registry.unregister("phone")
-    assert phone is not None and not phone.went_offline
+    assert phone is not None
+    assert not phone.went_offline
     tablet = registry.remove(alice, "tablet")  # found gone by a post (410)
     assert tablet.went_offline
     seen = registry.seen([alice])[alice]
@@ -126,7 +127,8 @@ def test_after_redis_lost_everything_the_next_frame_restores_the_connection(
     registry.restore("phone", alice)  # what the frame gate does then
     assert registry.connections_of([alice]) == {alice: ["phone"]}
     departure = registry.unregister("phone")  # and its $disconnect finds it
-    assert departure is not None and departure.went_offline
+    assert departure is not None
+    assert departure.went_offline
 
 
 def test_membership_cache_round_trip_and_fence(client: Redis) -> None:

@@ -29,7 +29,8 @@ def test_members_see_who_is_online_and_when_the_others_were_last_seen(
     seen = _presence(rest, auth, alice, room)
     assert set(seen) == {bob, carol}  # the others, not the asker
     assert seen[bob] == {"userId": bob, "online": True}
-    assert seen[carol]["online"] is False and str(seen[carol]["lastSeen"]).endswith("Z")
+    assert seen[carol]["online"] is False
+    assert str(seen[carol]["lastSeen"]).endswith("Z")
     named = rest.get(
         f"/api/rooms/{room}/presence", params={"userId": [carol, mallory]}, headers=auth(alice)
     )
@@ -49,7 +50,8 @@ def test_hidden_presence_is_offline_without_last_seen_both_ways(
     bootstrap.connections().registry.register("c-bob", bob)
     assert rest.get("/api/presence/settings", headers=auth(alice)).json() == {"hidden": False}
     hide = rest.put("/api/presence/settings", json={"hidden": True}, headers=auth(alice))
-    assert hide.status_code == 200 and hide.json() == {"hidden": True}
+    assert hide.status_code == 200
+    assert hide.json() == {"hidden": True}
     assert _presence(rest, auth, bob, room)[alice] == {"userId": alice, "online": False}
     assert _presence(rest, auth, alice, room)[bob] == {"userId": bob, "online": False}
     rest.put("/api/presence/settings", json={"hidden": False}, headers=auth(alice))

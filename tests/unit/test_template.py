@@ -55,9 +55,7 @@ EXPECTED_POLICIES = {
     | _POSTS
     | {"MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
     # Catch-up readers publish a room's stable seq (room.stable on chat-messages).
-    "WsSyncFunction": _REDIS
-    | _POSTS
-    | {"MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
+    "WsSyncFunction": _REDIS | _POSTS | {"MongoSecretReadPolicy", "KafkaWriteChatMessagesPolicy"},
     # Who hides their presence, and the last lastSeen, are in MongoDB.
     "WsPresenceFunction": _REDIS | _POSTS | {"MongoSecretReadPolicy"},
     # Their answer is the route response; @connections only to close a flooding or expired
