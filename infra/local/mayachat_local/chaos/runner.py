@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import redis
 from pymongo import MongoClient
 
 from mayachat import bootstrap
@@ -227,29 +226,16 @@ def _stale_connections(cluster: Cluster, users: list[str]) -> dict[str, list[str
         client = cluster.redis()
         found = {}
         for user in users:
-            ids = _members(client, redis_keys.user_connections(user))
+            # Positive scores are registered connections; negative ones are tombstones (a
+            # connection that said goodbye, kept so a late frame does not bring it back).
+            raw = client.zrangebyscore(redis_keys.user_connections(user), 0, "+inf")
+            ids = sorted(c.decode() if isinstance(c, bytes) else str(c) for c in raw)
             if ids:
                 found[user] = ids
         client.close()
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.5)
-
-
-def _members(client: redis.Redis, key: str) -> list[str]:
-    """The members of a set, sorted set, hash (its fields) or list, whichever the key is."""
-    raw = client.type(key)
-    kind = raw.decode() if isinstance(raw, bytes) else str(raw)
-    members: Any = []
-    if kind == "set":
-        members = client.smembers(key)
-    elif kind == "zset":
-        members = client.zrange(key, 0, -1)
-    elif kind == "hash":
-        members = client.hkeys(key)
-    elif kind == "list":
-        members = client.lrange(key, 0, -1)
-    return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
 
 
 def _highest_seqs(uri: str, rooms: list[str]) -> dict[str, int]:
