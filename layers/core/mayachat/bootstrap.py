@@ -350,7 +350,8 @@ def presence_pushes() -> PresencePushes:
     s = settings()
     return PresencePushes(
         registry=RedisConnectionRegistry(redis_client()),
-        store=MongoPresenceStore(indexed_database()),
+        # Looked up by _id and by rooms' members index (persist and REST ensure it).
+        store=MongoPresenceStore(mongo_database()),
         delivery=delivery(),
         metrics=metrics(),
         debounce_seconds=s.presence_debounce_seconds,
