@@ -85,6 +85,8 @@ def test_asyncapi_documents_each_server_frame_as_mayachat_frames_types_it() -> N
         "ReceiptPayload": frames.ReceiptEvent,
         "SyncPagePayload": frames.SyncPage,
         "PongPayload": frames.Pong,
+        "PresenceEventPayload": frames.PresenceFrame,
+        "UserPresence": frames.UserPresence,
         "ErrorPayload": frames.ErrorFrame,
         "ActionAckPayload": frames.ActionAck,
         "MessageEditedPayload": frames.MessageEdited,

@@ -247,7 +247,10 @@ def frame_gate() -> FrameGate:
 @cache
 def presence_log() -> EventLog:
     """The presence topic's producer: a short wait (a presence record is best effort, and a
-    connect must not wait 5 s for a Kafka that is down)."""
+    connect must not wait 5 s for a Kafka that is down). A container that has the message
+    producer already uses it: one Kafka connection per container (MSK counts them)."""
+    if event_log.cache_info().currsize:
+        return event_log()
     from mayachat.adapters.kafka_log import KafkaEventLog
     from mayachat.kafka_config import producer_config
 
