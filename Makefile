@@ -149,6 +149,7 @@ bench: $(STAMP)  ## run the benchmarks (~30 min, quiet machine) and write docs/b
 	@$(PY) bench/bench_cold_burst.py
 	@$(PY) bench/bench_notify.py
 	@$(PY) bench/profile_send.py --messages 400 --before $(BENCH_BEFORE)
+	@$(PY) bench/bench_presence.py
 	@$(PY) bench/plots.py
 	@$(PY) bench/report.py
 

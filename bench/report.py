@@ -19,6 +19,7 @@ ORDER = [
     "flood",
     "cold_burst",
     "notify",
+    "presence",
 ]
 
 
