@@ -28,6 +28,7 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 # settings allow, so a test that loses Redis's data waits 10 s for catch-up, not 30.
 E2E_ENV = {"POWERTOOLS_LOG_LEVEL": "WARNING", "SEQ_ABANDON_SECONDS": "10"}
 Frame = dict[str, Any]
+PRESENCE_DEBOUNCE = 1.0  # seconds a presence change holds before it is pushed, in these tests
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +67,29 @@ def notify(stack_endpoints: dict[str, str]) -> Iterator[LocalEventSourceMappings
         only=["NotifyFunction.ChatMessages"],
         group_ids={"NotifyFunction.ChatMessages": group},
     )
+    with run_in_thread(esm) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def presence_pushes(
+    gateway: LocalWebSocketGateway, stack_endpoints: dict[str, str]
+) -> Iterator[LocalEventSourceMappings]:
+    """The presence function on its mapping (a fresh group from the topic's end), posting
+    through this session's gateway, with a one-second debounce."""
+    from tests.integration.esm_support import unique
+    from tests.integration.test_esm_persist import start_group_at_end
+
+    mapping = "PresenceFunction.PresenceChanges"
+    group = unique("e2e-presence")
+    start_group_at_end(group, "chat-presence")
+    env = {
+        **function_environment(stack_endpoints),
+        **E2E_ENV,
+        "WEBSOCKET_MANAGEMENT_ENDPOINT": gateway.management_endpoint,
+        "PRESENCE_DEBOUNCE_SECONDS": str(PRESENCE_DEBOUNCE),
+    }
+    esm = LocalEventSourceMappings(TEMPLATE, env, only=[mapping], group_ids={mapping: group})
     with run_in_thread(esm) as running:
         yield running
 

@@ -7,46 +7,26 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from redis import Redis
 
-from mayachat_local.devtools.threaded import run_in_thread
 from mayachat_local.esm import LocalEventSourceMappings
-from mayachat_local.gateway.server import LocalWebSocketGateway
-from mayachat_local.stack import function_environment
-from tests.e2e.conftest import E2E_ENV, TEMPLATE, Client, Frame, bearer
+from tests.e2e.conftest import PRESENCE_DEBOUNCE, Client, Frame, bearer
 
 Phone = Callable[[str], Client]
 Room = Callable[..., str]
 Users = Callable[[str], str]
-DEBOUNCE = 1.0
-MAPPING = "PresenceFunction.PresenceChanges"
+DEBOUNCE = PRESENCE_DEBOUNCE
 
 
 @pytest.fixture(scope="module", autouse=True)
-def presence_pushes(
-    gateway: LocalWebSocketGateway, stack_endpoints: dict[str, str]
-) -> Iterator[LocalEventSourceMappings]:
-    """The presence function on its mapping (a fresh group from the topic's end), posting
-    through this session's gateway, with a one-second debounce."""
-    from tests.integration.esm_support import unique
-    from tests.integration.test_esm_persist import start_group_at_end
-
-    group = unique("e2e-presence")
-    start_group_at_end(group, "chat-presence")
-    env = {
-        **function_environment(stack_endpoints),
-        **E2E_ENV,
-        "WEBSOCKET_MANAGEMENT_ENDPOINT": gateway.management_endpoint,
-        "PRESENCE_DEBOUNCE_SECONDS": str(DEBOUNCE),
-    }
-    esm = LocalEventSourceMappings(TEMPLATE, env, only=[MAPPING], group_ids={MAPPING: group})
-    with run_in_thread(esm) as running:
-        yield running
+def _pushes(presence_pushes: LocalEventSourceMappings) -> LocalEventSourceMappings:
+    """Every test here runs with the presence function on its mapping."""
+    return presence_pushes
 
 
 def ask(client: Client, room: str, **fields: Any) -> Frame:

@@ -303,3 +303,41 @@ def test_terminal_client_attaches_a_file(
         assert httpx.get(link.json()["url"], timeout=20).content == b"soup, bread\n"
         _type(proc, f"/attach {tmp_path / 'missing.png'}")
         _expect(lines, "! cannot read", seen)
+
+
+def test_terminal_client_shows_presence_and_hides_its_own(
+    gateway: LocalWebSocketGateway,
+    rest_api: LocalHttpApi,
+    presence_pushes: object,
+    phone: Callable[[str], Client],
+    new_room: Callable[..., str],
+    users: Callable[[str], str],
+) -> None:
+    alice, bob_id, carol = users("alice"), users("bob"), users("carol")
+    room = new_room(alice, bob_id, carol)
+    bob = phone(bob_id)
+    with _session(_client(gateway, alice, room, "--rest", rest_api.url)) as proc:
+        lines, seen = _lines(proc), list[str]()
+        # Asked on connecting: bob is online, carol never came.
+        who = _expect(lines, "-- who: ", seen)
+        assert f"{bob_id} online" in who
+        assert f"{carol} offline --" in who or f"{carol} offline," in who
+
+        # Hiding ours hides theirs from us: asked again, bob is offline without last seen.
+        seen.clear()
+        _type(proc, "/hide")
+        _expect(lines, "-- your presence is hidden --", seen)
+        who = _expect(lines, "-- who: ", seen)
+        assert f"{bob_id} offline" in who
+        assert "last seen" not in who
+        seen.clear()
+        _type(proc, "/show")
+        _expect(lines, "-- your presence is shown --", seen)
+        assert f"{bob_id} online" in _expect(lines, "-- who: ", seen)
+
+        # bob's only connection closes: pushed, with when he was last seen.
+        seen.clear()
+        bob.ws.close()
+        _expect(lines, f"] {bob_id} is offline (last seen ", seen)
+        _type(proc, "/who")
+        assert f"{bob_id} offline (last seen " in _expect(lines, "-- who: ", seen)

@@ -8,6 +8,7 @@ Screenshots: .local/test-artifacts/web-demo-*.png."""
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
 from collections.abc import Iterator
@@ -90,6 +91,31 @@ def _sign_in(page: Any, url: str, user: str) -> None:
     page.wait_for_selector('#status[data-state="online"]')
 
 
+@contextlib.contextmanager
+def _signed_in(
+    browser: Any, url: str, artifacts: Path, users: tuple[str, str], viewport: tuple[int, int]
+) -> Iterator[tuple[Any, Any]]:
+    """Two pages of one browser context, signed in as the two users. The test fails on any
+    uncaught error in a page; on a failure each page's log and a screenshot are kept."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    context.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    try:
+        pages = context.new_page(), context.new_page()
+        for page, user in zip(pages, users, strict=True):
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            _sign_in(page, url, user)
+        yield pages
+        assert errors == []
+    except Exception:
+        for i, page in enumerate(context.pages):  # what the pages said, for the report
+            print(page.url, "log:", page.locator("#log").text_content(), "errors:", errors)
+            page.screenshot(path=artifacts / f"web-demo-failed-{i}.png")
+        raise
+    finally:
+        context.close()
+
+
 def _direct_room(page: Any, other: str) -> None:
     page.select_option("#new-type", "direct")
     page.fill("#new-members", other)
@@ -106,16 +132,10 @@ def test_two_users_chat_in_the_browser(
     demo_api: LocalHttpApi, browser: Any, users: Any, artifacts: Path
 ) -> None:
     alice, bob = users("alice"), users("bob")
-    context = browser.new_context(viewport={"width": 1000, "height": 640})
-    context.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    try:
-        page_a, page_b = context.new_page(), context.new_page()
-        for page in (page_a, page_b):
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-        _sign_in(page_a, demo_api.url, alice)
-        _sign_in(page_b, demo_api.url, bob)
-
+    with _signed_in(browser, demo_api.url, artifacts, (alice, bob), (1000, 640)) as (
+        page_a,
+        page_b,
+    ):
         # alice creates a direct room with bob and writes first.
         _direct_room(page_a, bob)
         room_id = page_a.locator(".room.open").get_attribute("data-room-id")
@@ -166,26 +186,16 @@ def test_two_users_chat_in_the_browser(
         ).wait_for()
         page_b.screenshot(path=artifacts / "web-demo-4-bob-synced.png")
         page_a.screenshot(path=artifacts / "web-demo-5-alice-read.png")
-        assert errors == []
-    except Exception:
-        for page in context.pages:  # what the pages said, for the failure report
-            print(page.url, "log:", page.locator("#log").text_content(), "errors:", errors)
-            page.screenshot(path=artifacts / f"web-demo-failed-{context.pages.index(page)}.png")
-        raise
-    finally:
-        context.close()
 
 
 def test_a_user_away_sees_the_pushes_their_phone_would_have_shown(
     demo_api: LocalHttpApi, notify: Any, browser: Any, users: Any, artifacts: Path
 ) -> None:
     alice, bob = users("alice"), users("bob")
-    context = browser.new_context(viewport={"width": 1200, "height": 640})
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        page_a, page_b = context.new_page(), context.new_page()
-        _sign_in(page_a, demo_api.url, alice)
-        _sign_in(page_b, demo_api.url, bob)
+    with _signed_in(browser, demo_api.url, artifacts, (alice, bob), (1200, 640)) as (
+        page_a,
+        page_b,
+    ):
         _direct_room(page_a, bob)
 
         page_b.click("#away")  # the socket closes and stays closed
@@ -205,8 +215,6 @@ def test_a_user_away_sees_the_pushes_their_phone_would_have_shown(
         page_b.locator(".room").first.click()
         _message(page_b, "dinner at eight?").wait_for()
         assert page_b.locator("#pushes .push").count() == 1
-    finally:
-        context.close()
 
 
 def _png(width: int, height: int) -> bytes:
@@ -255,15 +263,10 @@ def test_edits_deletions_reactions_and_a_photo_in_the_browser(
     demo_api: LocalHttpApi, browser: Any, users: Any, artifacts: Path
 ) -> None:
     alice, bob = users("alice"), users("bob")
-    context = browser.new_context(viewport={"width": 1000, "height": 700})
-    context.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    try:
-        page_a, page_b = context.new_page(), context.new_page()
-        for page in (page_a, page_b):
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-        _sign_in(page_a, demo_api.url, alice)
-        _sign_in(page_b, demo_api.url, bob)
+    with _signed_in(browser, demo_api.url, artifacts, (alice, bob), (1000, 700)) as (
+        page_a,
+        page_b,
+    ):
         _direct_room(page_a, bob)
         room_id = page_a.locator(".room.open").get_attribute("data-room-id")
 
@@ -357,26 +360,13 @@ def test_edits_deletions_reactions_and_a_photo_in_the_browser(
         assert _chip(caught_up, "👍", 1).count() == 1
         assert caught_up.locator(".edited").count() == 1
         page_b.screenshot(path=artifacts / "web-demo-8-bob-caught-up.png")
-        assert errors == []
-    except Exception:
-        for page in context.pages:
-            print(page.url, "log:", page.locator("#log").text_content(), "errors:", errors)
-            page.screenshot(path=artifacts / f"web-demo-failed-{context.pages.index(page)}.png")
-        raise
-    finally:
-        context.close()
 
 
 def test_a_group_owner_deletes_a_members_message_and_a_refusal_reads_clearly(
     demo_api: LocalHttpApi, browser: Any, users: Any, artifacts: Path
 ) -> None:
     olga, mo, pat = users("olga"), users("mo"), users("pat")
-    context = browser.new_context(viewport={"width": 1000, "height": 640})
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        page_o, page_m = context.new_page(), context.new_page()
-        _sign_in(page_o, demo_api.url, olga)
-        _sign_in(page_m, demo_api.url, mo)
+    with _signed_in(browser, demo_api.url, artifacts, (olga, mo), (1000, 640)) as (page_o, page_m):
         page_o.select_option("#new-type", "group")  # olga creates it: its owner
         page_o.fill("#new-members", f"{mo}, {pat}")
         page_o.fill("#new-name", "team")
@@ -414,5 +404,57 @@ def test_a_group_owner_deletes_a_members_message_and_a_refusal_reads_clearly(
         assert kept.locator(".deleted").count() == 0
         assert _message(page_o, "welcome, team").count() == 1
         page_m.screenshot(path=artifacts / "web-demo-9-refused.png")
-    finally:
-        context.close()
+
+
+def _presence_of(page: Any, user: str) -> Any:
+    return page.locator(f'#room-presence .member[data-user-id="{user}"]')
+
+
+def test_presence_dot_and_last_seen_in_the_browser(
+    demo_api: LocalHttpApi, presence_pushes: Any, browser: Any, users: Any, artifacts: Path
+) -> None:
+    """bob sees alice online, then (pushed) last seen when she goes away, then online again
+    when she comes back; once bob hides his presence, both see the other only as offline."""
+    alice, bob = users("alice"), users("bob")
+    with _signed_in(browser, demo_api.url, artifacts, (alice, bob), (1000, 640)) as (
+        page_a,
+        page_b,
+    ):
+        _direct_room(page_a, bob)
+        _send(page_a, "are you there?")
+        page_b.locator(".room").first.click()
+        _message(page_b, "are you there?").wait_for()
+
+        # Asked on opening the room: alice is online (the dot in the list too).
+        _presence_of(page_b, alice).and_(page_b.locator(":text-is('online')")).wait_for()
+        page_b.locator('#room-presence .dot[data-online="true"]').wait_for()
+        page_b.locator('.room .dot[data-online="true"]').wait_for()
+        _presence_of(page_a, bob).and_(page_a.locator(":text-is('online')")).wait_for()
+
+        # alice goes away: bob is told (a push, after the debounce), with when she was last seen.
+        page_a.click("#away")
+        page_a.wait_for_selector('#status[data-state="away"]')
+        _presence_of(page_b, alice).filter(has_text="last seen today at").wait_for()
+        page_b.locator('#room-presence .dot[data-online="false"]').wait_for()
+        page_b.screenshot(path=artifacts / "web-demo-presence-1-last-seen.png")
+
+        # She comes back: pushed online again.
+        page_a.click("#away")
+        page_a.wait_for_selector('#status[data-state="online"]')
+        _presence_of(page_b, alice).and_(page_b.locator(":text-is('online')")).wait_for()
+
+        # bob hides: alice sees him offline with no last seen; bob sees alice so too.
+        page_b.click("#hide")
+        page_b.locator('#hide[aria-pressed="true"]').wait_for()
+        _presence_of(page_b, alice).and_(page_b.locator(":text-is('offline')")).wait_for()
+        _presence_of(page_a, bob).and_(page_a.locator(":text-is('offline')")).wait_for()
+        page_a.screenshot(path=artifacts / "web-demo-presence-2-hidden.png")
+
+        # A reload keeps the setting (it is the server's) and asks again.
+        _sign_in(page_b, demo_api.url, bob)
+        page_b.locator('#hide[aria-pressed="true"]').wait_for()
+        page_b.locator(".room").first.click()
+        _presence_of(page_b, alice).and_(page_b.locator(":text-is('offline')")).wait_for()
+        page_b.click("#hide")
+        _presence_of(page_b, alice).and_(page_b.locator(":text-is('online')")).wait_for()
+        _presence_of(page_a, bob).and_(page_a.locator(":text-is('online')")).wait_for()

@@ -8,7 +8,9 @@ Connects (locally: to .local/endpoints.json's websocket URL, with a dev token mi
 with a fresh clientMsgId. At the end of input (Ctrl-D, or a pipe closing) it waits for the
 acks of what it sent, then exits. Lines starting with "/": /typing, /stop, /quit, and on a
 message (REF: its #seq, as printed, or its messageId) /edit REF TEXT, /delete REF,
-/react REF EMOJI, /unreact REF EMOJI; /attach PATH uploads a photo or file over REST.
+/react REF EMOJI, /unreact REF EMOJI; /attach PATH uploads a photo or file over REST;
+/who asks who of the room is online (also asked on connecting; changes print as pushed),
+/hide and /show set whether others see our presence (over REST).
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+
+if TYPE_CHECKING:
+    import httpx
 
 ACK_WAIT_SECONDS = 15.0
 RESYNC_SECONDS = 0.3  # sync again this soon while the answer says caughtUp: false
@@ -80,6 +85,14 @@ def size_of(size: object) -> str:
     return f"{n} B" if n < 1024 else f"{n / 1024:.1f} kB" if n < 1 << 20 else f"{n >> 20} MB"
 
 
+def presence_of(user: dict[str, Any]) -> str:
+    """online, offline, or offline (last seen 12:00:50)."""
+    if user.get("online"):
+        return "online"
+    last_seen = user.get("lastSeen")
+    return f"offline (last seen {clock(last_seen)})" if last_seen else "offline"
+
+
 def reaction_counts(reactions: dict[str, Any]) -> str:
     """👍 2 ❤️ 1, from emoji -> users (a message's list) or emoji -> count (a frame's)."""
     counts = {e: len(u) if isinstance(u, list) else u for e, u in reactions.items()}
@@ -92,6 +105,9 @@ USAGE = {
     "/react": "/react #SEQ|MESSAGE_ID EMOJI",
     "/unreact": "/unreact #SEQ|MESSAGE_ID EMOJI",
     "/attach": "/attach PATH",
+    "/who": "/who",
+    "/hide": "/hide",
+    "/show": "/show",
 }
 CHANGES = ("message.edited", "message.deleted", "reaction")
 
@@ -176,6 +192,8 @@ class RoomClient:
                     f"[{clock(frame.get('at'))}] {frame.get('userId')} "
                     f"{frame.get('kind')} up to #{frame.get('upToSeq')}"
                 )
+        elif kind == "presence":
+            self._presence(frame)
         elif kind == "typing":
             doing = "is typing…" if frame.get("isTyping") else "stopped typing"
             self.say(f"[{clock()}] {frame.get('userId')} {doing}")
@@ -194,6 +212,17 @@ class RoomClient:
             self.say(f"! error {frame.get('code')}: {frame.get('message')}{about}")
         elif kind != "pong":
             self.say(f"? {json.dumps(frame)}")
+
+    def _presence(self, frame: dict[str, Any]) -> None:
+        """An answer to /who (it names the room) or a change pushed (it does not)."""
+        users = frame.get("users") or []
+        if "roomId" in frame:
+            if frame["roomId"] == self.room:
+                who = ", ".join(f"{u.get('userId')} {presence_of(u)}" for u in users)
+                self.say(f"-- who: {who or 'nobody else'} --")
+            return
+        for u in users:
+            self.say(f"[{clock()}] {u.get('userId')} is {presence_of(u)}")
 
     def _messages(self, messages: list[dict[str, Any]], synced: bool = False) -> None:
         highest = 0
@@ -360,6 +389,12 @@ class RoomClient:
         name, _, rest = text.partition(" ")
         if name not in USAGE:
             return False
+        if name == "/who":
+            self.who()
+            return True
+        if name in ("/hide", "/show"):
+            self.set_hidden(name == "/hide")
+            return True
         if name == "/attach":
             if rest.strip():
                 self.attach(Path(rest.strip()).expanduser())
@@ -383,6 +418,35 @@ class RoomClient:
             self.send_change("react", message_id, emoji=arg, op=op)
         return True
 
+    def who(self) -> None:
+        self.send({"action": "presence", "roomId": self.room})
+
+    def set_hidden(self, hidden: bool) -> None:
+        """PUT /api/presence/settings (docs/rest.md#presence), then ask again: hiding ours
+        hides theirs from us too."""
+        import httpx
+
+        if not self.rest:
+            self.say("! /hide and /show need the REST API's URL: give --rest")
+            return
+        try:
+            answer = self.call_rest("PUT", "/api/presence/settings", {"hidden": hidden})
+        except httpx.HTTPError as exc:
+            self.say(f"! presence setting failed: {exc}")
+            return
+        if not answer.is_success:
+            self.say(f"! presence setting refused: {answer.status_code} {answer.text}")
+            return
+        self.say(f"-- your presence is {'hidden' if hidden else 'shown'} --")
+        self.who()
+
+    def call_rest(self, method: str, path: str, body: dict[str, Any]) -> httpx.Response:
+        """One JSON call to the REST API as this user."""
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return httpx.request(method, f"{self.rest}{path}", json=body, headers=headers, timeout=20)
+
     def attach(self, path: Path) -> None:
         """Upload with the presigned POST REST gives (docs/rest.md#attachments), then send."""
         import httpx
@@ -398,12 +462,7 @@ class RoomClient:
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         about = {"name": path.name, "mimeType": mime, "size": len(data)}
         try:
-            ticket = httpx.post(
-                f"{self.rest}/api/rooms/{self.room}/attachments",
-                json=about,
-                headers={"Authorization": f"Bearer {self.token}"},
-                timeout=20,
-            )
+            ticket = self.call_rest("POST", f"/api/rooms/{self.room}/attachments", about)
             if ticket.status_code != 201:
                 self.say(f"! upload refused: {ticket.status_code} {ticket.text}")
                 return
@@ -467,7 +526,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--token", help="a JWT (required against a deployed stage)")
     parser.add_argument("--after", type=int, default=0, help="sync from this seq (default 0)")
     parser.add_argument(
-        "--rest", help="REST API URL, for /attach (default locally: .local/endpoints.json)"
+        "--rest",
+        help="REST API URL, for /attach, /hide, /show (default locally: .local/endpoints.json)",
     )
     args = parser.parse_args(argv)
     if not args.user and not args.token:
@@ -499,6 +559,7 @@ def main(argv: list[str] | None = None, stdin: TextIO = sys.stdin, out: TextIO =
         receiver.start()
         client.synced_up_to = args.after
         client.sync()
+        client.who()
         try:
             for line in stdin:
                 if not client.line(line) or not receiver.is_alive():

@@ -1,7 +1,8 @@
 // MayaChat web demo: REST for rooms and history, the WebSocket for everything live.
 // Follows docs/protocol.md's "recommended client loop": ack per clientMsgId, dedupe by
 // messageId, order by seq, markDelivered/markRead, reconnect with backoff, then sync; edits,
-// deletions and reactions applied by version; photos and files uploaded straight to S3.
+// deletions and reactions applied by version; photos and files uploaded straight to S3;
+// presence asked on opening a room and after every reconnect, then updated by its pushes.
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -23,6 +24,8 @@ const state = {
   menuFor: null,    // the messageId whose react/edit/delete menu is open
   editing: null,    // {roomId, messageId} while the composer edits a message
   images: new Map(), // attachmentId -> its <img>, made once (its download URL is short-lived)
+  presence: new Map(), // userId -> {online, lastSeen?}: the latest answer or push about them
+  hidden: false,     // we hide our presence (and so see everyone offline, without last seen)
 };
 
 // For tests and experiments: while true, the page stays disconnected after a drop.
@@ -79,6 +82,8 @@ async function signIn(user) {
   $("#drop").disabled = false;
   $("#away").disabled = false;
   await registerDevice();
+  state.hidden = (await api("GET", "/api/presence/settings")).hidden;
+  renderHidden();
   await loadRooms();
   connect();
 }
@@ -133,6 +138,85 @@ function toggleAway() {
   }
 }
 
+// ---------------------------------------------------------------- presence
+// docs/protocol.md#presence: ask for a room's members when it opens and after every reconnect
+// (pushes missed while disconnected are not queued), then apply the pushes as they come.
+const MAX_ASKED = 100; // a room of more members answers only for the userIds named
+
+function askPresence(roomId) {
+  const members = state.rooms.get(roomId)?.info.members ?? [];
+  const frame = { action: "presence", roomId };
+  if (members.length > MAX_ASKED + 1) {
+    frame.userIds = members.filter((m) => m !== state.me).slice(0, MAX_ASKED);
+  }
+  sendFrame(frame);
+}
+
+// The open room, and the direct rooms (their dot in the room list).
+function askAllPresence() {
+  for (const [roomId, room] of state.rooms) {
+    if (roomId === state.openRoom || room.info.type === "direct") askPresence(roomId);
+  }
+}
+
+function onPresence(f) {
+  for (const u of f.users) state.presence.set(u.userId, u);
+  renderRooms();
+  if (state.openRoom) renderRoom();
+}
+
+async function toggleHidden() {
+  const { hidden } = await api("PUT", "/api/presence/settings", { hidden: !state.hidden });
+  state.hidden = hidden;
+  renderHidden();
+  askAllPresence(); // hiding ours hides theirs from us too
+}
+
+function renderHidden() {
+  const b = $("#hide");
+  b.disabled = false;
+  b.setAttribute("aria-pressed", state.hidden);
+  b.textContent = state.hidden ? "show presence" : "hide presence";
+}
+
+function lastSeenText(iso) {
+  const at = new Date(iso);
+  const today = at.toDateString() === new Date().toDateString();
+  const time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return `last seen ${today ? "today" : at.toLocaleDateString()} at ${time}`;
+}
+
+// "online", "last seen today at 10:42", or "offline" (hidden, or never seen).
+function presenceText(userId) {
+  const p = state.presence.get(userId);
+  if (p?.online) return "online";
+  return p?.lastSeen ? lastSeenText(p.lastSeen) : "offline";
+}
+
+function dot(userId) {
+  const d = element("span", "dot");
+  d.dataset.online = Boolean(state.presence.get(userId)?.online);
+  return d;
+}
+
+function renderPresence(room) {
+  const box = $("#room-presence");
+  const others = room.info.members.filter((m) => m !== state.me);
+  if (room.info.type === "direct") {
+    const line = element("span", "member", presenceText(others[0]));
+    line.dataset.userId = others[0];
+    box.replaceChildren(dot(others[0]), line);
+    return;
+  }
+  box.replaceChildren(...others.slice(0, 20).map((userId) => {
+    const m = element("span", "member");
+    m.dataset.userId = userId;
+    m.title = presenceText(userId);
+    m.append(dot(userId), userId);
+    return m;
+  }));
+}
+
 async function loadRooms() {
   const { rooms } = await api("GET", "/api/rooms");
   for (const info of rooms) {
@@ -168,6 +252,7 @@ async function openRoom(roomId) {
   renderRooms();
   renderRoom();
   markShown(room);
+  askPresence(roomId);
 }
 
 // ---------------------------------------------------------------- WebSocket
@@ -179,7 +264,7 @@ function connect() {
     state.attempt = 0;
     setStatus("online", "online");
     // Rooms made while away (a push may name one) and fresh unread counts.
-    loadRooms().catch((e) => log(String(e)));
+    loadRooms().then(askAllPresence).catch((e) => log(String(e)));
     for (const [roomId, room] of state.rooms) {
       if (room.loaded) sync(roomId);
       for (const [cmid, p] of room.pending) {
@@ -527,6 +612,8 @@ function onFrame(f) {
     case "member.role": // members and roles (who may delete others' messages) from REST
       loadRooms().then(renderRoom).catch((e) => log(String(e)));
       return;
+    case "presence": // an answer (with its roomId) or a change pushed (without)
+      return onPresence(f);
     case "error":
       onError(f);
       if (state.openRoom) renderRoom();
@@ -612,6 +699,10 @@ function renderRooms() {
     li.dataset.roomId = roomId;
     const name = document.createElement("span");
     name.textContent = (room.info.type === "group" ? "# " : "@ ") + roomTitle(room.info);
+    if (room.info.type === "direct") {
+      const other = room.info.members.find((m) => m !== state.me);
+      if (other) name.prepend(dot(other));
+    }
     const badge = document.createElement("span");
     badge.className = "unread";
     badge.dataset.count = room.info.unreadCount ?? 0;
@@ -638,6 +729,7 @@ function renderRoom() {
   const room = state.rooms.get(state.openRoom);
   if (!room) return;
   $("#room-title").textContent = roomTitle(room.info);
+  renderPresence(room);
   const list = $("#messages");
   const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
   list.replaceChildren();
@@ -805,3 +897,4 @@ $("#file").onchange = () => {
 };
 $("#drop").onclick = dropConnection;
 $("#away").onclick = toggleAway;
+$("#hide").onclick = () => toggleHidden().catch((err) => log(err.message));
