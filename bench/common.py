@@ -152,6 +152,8 @@ def function_env(endpoints: dict[str, str]) -> dict[str, str]:
         "POWERTOOLS_LOG_LEVEL": "ERROR",
         "RATE_LIMIT_BURST": "100000",
         "RATE_LIMIT_PER_SECOND": "100000",
+        "USER_RATE_LIMIT_BURST": "100000",  # per user too, across their connections
+        "USER_RATE_LIMIT_PER_SECOND": "100000",
     }
 
 
