@@ -105,10 +105,10 @@ into one room (counted, not timed):
 | Kafka produce calls | {appends["produce"] / n:.2f} |
 | MongoDB commands | {mongo_total / n:.3f} ({dict(mongo_commands) or "none"} in {n} sends) |
 
-The Redis round trips per send: membership (cached), the send claim and its seq (one script),
-once Kafka has it the confirmation (one script: the claim acked, the seq settled), and the
-members' connections (one pipeline). The rate limit is one more per frame
-at the edge (not counted here).
+The Redis round trips per send: the send claim, its seq and the membership check against the
+cached members (one script, in the room's slot), once Kafka has it the confirmation (one
+script: the claim acked, the seq settled), and the members' connections (one pipeline).
+The rate limit is one more per frame at the edge (not counted here).
 
 Verdict: no MongoDB call on the send path with the membership cache warm: **{mongo_verdict}**
 (a seq block is claimed in MongoDB once per 1000 messages of a room).

@@ -75,6 +75,12 @@ STEPS = [
     ("mayachat.adapters.redis_rate_limits", "RedisRateLimiter", "admit", "rate limits + heartbeat"),
     ("mayachat.adapters.redis_rooms", "RedisMembershipCache", "get", "membership (cached)"),
     ("mayachat.adapters.sequence", "RedisRoomSequences", "claim", "send claim + seq"),
+    (
+        "mayachat.adapters.sequence",
+        "RedisRoomSequences",
+        "claim_as_member",
+        "send claim + seq + membership",
+    ),
     ("mayachat.adapters.kafka_log", "KafkaEventLog", "append", "Kafka produce + report"),
     ("mayachat.adapters.sequence", "RedisRoomSequences", "confirm", "confirmation"),
     (
@@ -289,7 +295,7 @@ def report(
 `.venv/bin/python {command}` on {machine()}.
 Frame in -> ack out through the local API Gateway (worker processes, at most 10 per
 function, like a reserved concurrency of 10) and the real sendMessage function: rate limit,
-membership (cached), the send claim and its seq, Kafka produce with acks=all and its
+the send claim, its seq and membership (one script), Kafka produce with acks=all and its
 delivery report, the confirmation, ack. Each sender is a phone in its own room (the other
 member offline: the fan-out is measured on its own, below): one frame at a time, the next after the
 ack; {WARM_UP_SENDS} warm-up sends per sender first (workers started, caches warm). Baseline in
@@ -322,7 +328,7 @@ Verdict: the handler alone within 3x of the raw produce (issue 18):
 **{"met" if by_itself <= 3 else "not met"}** back to back ({by_itself:.1f}x),
 **{"met" if alone_p50 / paced_p50 <= 3 else "not met"}** paced ({alone_p50 / paced_p50:.1f}x);
 {through:.1f}x through the local gateway at {levels[0]} sender(s). Beyond the produce, a send
-makes 5 Redis round trips (rate limits + heartbeat, membership, claim + seq, confirmation,
+makes 4 Redis round trips (rate limits + heartbeat, claim + seq + membership, confirmation,
 connections), and the local gateway adds its hops.
 
 Beyond 10 senders the 10 workers queue: 50 phones

@@ -47,6 +47,7 @@ STEPS = {
     "RedisIdempotencyStore.lookup": "idempotency lookup (Redis)",
     "RedisIdempotencyStore.claim": "idempotency claim (Redis)",
     "RedisRoomSequences.claim": "send claim + seq (one Redis script)",
+    "RedisRoomSequences.claim_as_member": "send claim + seq + membership (one Redis script)",
     "KafkaEventLog.append": "Kafka produce, acks=all, until the delivery report",
     "RedisIdempotencyStore.confirm": "idempotency confirm (Redis)",
     "RedisRecentMessages.append": "recent window (Redis transaction)",

@@ -45,6 +45,7 @@ from mayachat.ports import (
     LogPosition,
     LogRecord,
     LogUnavailable,
+    NotAMember,
     Posted,
     PresenceProfile,
     Seen,
@@ -176,7 +177,8 @@ class FakeLedger:
     """Claims and seqs as the Redis scripts keep them; `give_up(room)` stands for the abandon
     window passing (every pending seq of the room given up)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache: FakeMembershipCache | None = None) -> None:
+        self.cache = cache or FakeMembershipCache()  # the members it checks a claim against
         self.counters: dict[str, int] = defaultdict(int)
         self.pending: dict[str, set[int]] = defaultdict(set)
         self.claims: dict[tuple[str, str, str], tuple[Message, bool]] = {}
@@ -201,6 +203,14 @@ class FakeLedger:
         message = replace(earlier[0] if earlier else draft, seq=seq)
         self.claims[key] = (message, False)
         return Claim(message, acked=False, member=str(seq), stable_before=before)
+
+    def claim_as_member(self, draft: Message) -> Claim | None:
+        members = self.cache.get(draft.room_id)
+        if members is None:
+            return None
+        if draft.sender_id not in members:
+            raise NotAMember(draft.room_id)
+        return replace(self.claim(draft), members=members)
 
     def confirm(self, claim: Claim) -> None:
         message = claim.message
@@ -600,6 +610,7 @@ class World:
     )
 
     def __post_init__(self) -> None:
+        self.ledger.cache = self.cache  # one membership cache, as in Redis
         self.directory = FakeDirectory(self.rooms_by_id)
         self.rooms = Rooms(self.cache, self.directory)
         self.announcer = Announcer("chat-presence", self.log)

@@ -18,9 +18,10 @@ import pytest
 from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
+from mayachat.adapters.redis_rooms import RedisMembershipCache
 from mayachat.adapters.sequence import RedisRoomSequences
 from mayachat.model import Message
-from mayachat.ports import Lag
+from mayachat.ports import Lag, NotAMember
 
 ABANDON = 0.3  # seconds: short, so tests can let it pass
 
@@ -102,6 +103,26 @@ def test_a_resend_stands_for_the_first_message_then_gets_its_ack(client: Redis) 
     other_room = seqs.claim(draft(uid("room"), "c1"))  # claims are per room
     assert other_room.message.message_id != first.message.message_id
     assert seqs.claim(draft(room, "c1", sender="bob")).message.seq == 2  # and per sender
+
+
+def test_a_claim_as_member_checks_the_cached_members_in_the_same_script(client: Redis) -> None:
+    seqs = ledger(client, CountingReservations())
+    cache = RedisMembershipCache(client, ttl_seconds=60)
+    room = uid("room")
+    assert seqs.claim_as_member(draft(room)) is None  # nothing cached: nothing claimed
+    assert client.exists(keys.room_seq(room)) == 0
+    cache.put(room, frozenset({"alice", "bob"}), version=1)
+    with pytest.raises(NotAMember):
+        seqs.claim_as_member(draft(room, sender="mallory"))
+    assert client.exists(keys.room_seq(room)) == 0  # refused before any seq was taken
+    first = seqs.claim_as_member(draft(room, "c1"))
+    assert first is not None
+    assert (first.message.seq, first.members) == (1, frozenset({"alice", "bob"}))
+    seqs.confirm(first)
+    acked = seqs.claim_as_member(draft(room, "c1"))  # a resend: its ack, members too
+    assert acked is not None
+    assert (acked.acked, acked.message, acked.members) == (True, first.message, first.members)
+    assert seqs.claim(draft(room)).members == frozenset()  # unchecked: no members read
 
 
 def test_claims_race_to_one_winner(client: Redis) -> None:

@@ -122,6 +122,27 @@ def test_membership_is_read_from_the_directory_once_then_cached(world: World) ->
     assert world.directory.reads == 1
 
 
+def test_a_cached_list_without_the_sender_refuses_before_a_seq_is_taken(world: World) -> None:
+    """The claim checks the cached members in its own step: a refused send takes no seq."""
+    world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)  # caches r1's members
+    world.cache.rooms["r1"] = frozenset({"bob"})  # alice was removed (the cache says so)
+    with pytest.raises(ChatError) as refused:
+        world.messaging.send(ALICE_PHONE, "r1", "m-2", TEXT)
+    assert refused.value.code is ErrorCode.NOT_A_MEMBER
+    assert refused.value.client_msg_id == "m-2"
+    assert world.ledger.latest("r1") == 1
+    assert ("r1", "alice", "m-2") not in world.ledger.claims
+
+
+def test_a_send_delivers_to_the_members_its_claim_read(world: World) -> None:
+    world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    world.cache.rooms["r1"] = frozenset({"alice"})  # bob left: the next send skips him
+    world.gateway.sent.clear()
+    world.messaging.send(ALICE_PHONE, "r1", "m-2", TEXT)
+    assert frames_to(world, "c-bob") == []
+    assert len(frames_to(world, "c-alice-tablet")) == 1
+
+
 def test_gone_connections_leave_the_registry(world: World) -> None:
     world.gateway.gone.add("c-bob")
     world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -36,6 +36,7 @@ from mayachat.ports import (
     LogRecord,
     LogUnavailable,
     MessageArchive,
+    NotAMember,
     RateLimiter,
     SendLedger,
     SequenceAllocator,
@@ -150,18 +151,17 @@ class Messaging:
         """Claim, log, confirm, deliver; the sender's ack, and whether it was posted (first,
         with a big room's fan-out) rather than left for the route response."""
         started = time.perf_counter()
-        members = self.rooms.require_member(caller, room_id, client_msg_id)
-        claim = self.ledger.claim(
-            Message(
-                message_id=new_message_id(),
-                room_id=room_id,
-                seq=0,  # the ledger gives it its seq
-                sender_id=caller.user_id,
-                client_msg_id=client_msg_id,
-                content=content,
-                created_at=utc_now_iso(),
-            )
+        draft = Message(
+            message_id=new_message_id(),
+            room_id=room_id,
+            seq=0,  # the ledger gives it its seq
+            sender_id=caller.user_id,
+            client_msg_id=client_msg_id,
+            content=content,
+            created_at=utc_now_iso(),
         )
+        claim = self._claim(caller, draft)
+        members = claim.members
         message = claim.message
         if claim.acked:
             logger.info(
@@ -197,6 +197,18 @@ class Messaging:
         # bigger than one wave the ack is posted first, so this is an upper bound there.
         self.metrics.timing(Timing.ACK_LATENCY, _ms_since(started))
         return Sent(message.ack(), ack_posted=posted)
+
+    def _claim(self, caller: Caller, draft: Message) -> Claim:
+        """The claim and the membership check in one round trip while the room's members are
+        cached (the usual case); on a miss, MongoDB's list (cached for the next send) first."""
+        try:
+            claim = self.ledger.claim_as_member(draft)
+        except NotAMember:
+            raise self.rooms.refusal(draft.room_id, client_msg_id=draft.client_msg_id) from None
+        if claim is not None:
+            return claim
+        members = self.rooms.require_member(caller, draft.room_id, draft.client_msg_id)
+        return replace(self.ledger.claim(draft), members=members)
 
     def _confirm(self, claim: Claim) -> None:
         """The log holds the message, so the ack stands whatever happens here: a failed

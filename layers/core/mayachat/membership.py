@@ -37,11 +37,17 @@ class Rooms:
     ) -> frozenset[str]:
         members = self.members(room_id)
         if caller.user_id not in members:
-            # The same answer for "no such room": ids of other people's rooms do not leak.
-            raise ChatError(
-                ErrorCode.NOT_A_MEMBER,
-                f"not a member of room {room_id}",
-                client_msg_id=client_msg_id,
-                message_id=message_id,
-            )
+            raise self.refusal(room_id, client_msg_id=client_msg_id, message_id=message_id)
         return members
+
+    @staticmethod
+    def refusal(
+        room_id: str, *, client_msg_id: str | None = None, message_id: str | None = None
+    ) -> ChatError:
+        # The same answer for "no such room": ids of other people's rooms do not leak.
+        return ChatError(
+            ErrorCode.NOT_A_MEMBER,
+            f"not a member of room {room_id}",
+            client_msg_id=client_msg_id,
+            message_id=message_id,
+        )

@@ -166,6 +166,8 @@ class Claim:
     acked: bool  # the log holds it already: answer with its ack, log nothing
     member: str  # its entry among the room's pending seqs, for confirm()
     stable_before: int | None  # the room's stable seq when its seq was taken; None: unknown
+    # The room's members as the claim read them (claim_as_member), for the fan-out.
+    members: frozenset[str] = frozenset()
 
     def stable_once_logged(self) -> int | None:
         """The stable seq the log record may announce: its own seq when every lower one
@@ -184,6 +186,13 @@ class SendLedger(Protocol):
         """Claim the draft's clientMsgId in its room (draft.seq is ignored), or answer what
         an earlier send of it claimed. A message not yet acked keeps its seq while that is
         pending, else gets a fresh one. One atomic step."""
+        ...
+
+    def claim_as_member(self, draft: Message) -> Claim | None:
+        """claim(), in the same atomic step as checking the sender against the room's cached
+        member list (the claim carries the members): one round trip for both. None when no
+        list is cached: read the directory, then claim(). Raises NotAMember, claiming
+        nothing, when the list does not have the sender."""
         ...
 
     def confirm(self, claim: Claim) -> None:
@@ -234,6 +243,10 @@ class EventLog(Protocol):
     """The durable log (Kafka). `append` returns only once the log holds the record."""
 
     def append(self, record: LogRecord) -> LogPosition: ...
+
+
+class NotAMember(Exception):
+    """The room's cached member list does not have the sender."""
 
 
 class LogUnavailable(Exception):

@@ -29,7 +29,7 @@ from redis import Redis
 
 from mayachat.adapters import redis_keys as keys
 from mayachat.model import Message, epoch_ms
-from mayachat.ports import Claim, Lag, SeqReservations, SeqTicket
+from mayachat.ports import Claim, Lag, NotAMember, SeqReservations, SeqTicket
 from mayachat.tracing import traced_calls
 
 _NOW = """
@@ -71,15 +71,22 @@ local function allocate(seq_key, pending_key, now)
   return seq, member
 end
 """
-# KEYS: seq, pending, claim, the draft's facts. ARGV: draft message JSON, claim ttl (s),
-# abandon (ms), the draft's sender, createdAt (ms), content type, clientMsgId, facts ttl (s).
-# Returns {'restart'} | {'acked', message, seq} | {'new'|'again', message, seq, member,
-# stable, ceiling}.
+# KEYS: seq, pending, claim, the draft's facts, the room's cached members. ARGV: draft message
+# JSON, claim ttl (s), abandon (ms), the draft's sender, createdAt (ms), content type,
+# clientMsgId, facts ttl (s), '1' to check the sender against the cached members first.
+# Returns {'unknown'} (no members cached) | {'not_member'} | {'restart'} | {'acked', message,
+# seq} | {'new'|'again', message, seq, member, stable, ceiling}; checked, the members last.
 _CLAIM = (
     _NOW
     + _INCARNATION
     + _STABLE
     + """
+local checked = ARGV[9] == '1'
+if checked then
+  if redis.call('EXISTS', KEYS[5]) == 0 then return {'unknown'} end
+  if redis.call('SISMEMBER', KEYS[5], ARGV[4]) == 0 then return {'not_member'} end
+end
+local function claim()
 if not counter_ok(KEYS[1]) then return {'restart'} end
 local abandon = tonumber(ARGV[3])
 local ceiling = redis.call('HGET', KEYS[1], 'ceiling') or '0'
@@ -103,6 +110,10 @@ redis.call('EXPIRE', KEYS[3], ARGV[2])
 redis.call('HSET', KEYS[4], 's', ARGV[4], 't', ARGV[5], 'ty', ARGV[6], 'k', ARGV[7], 'd', '0')
 redis.call('EXPIRE', KEYS[4], ARGV[8])
 return {'new', ARGV[1], seq, member, before, ceiling}
+end
+local answer = claim()
+if checked then answer[#answer + 1] = redis.call('SMEMBERS', KEYS[5]) end
+return answer
 """
 )
 # KEYS: seq, pending. ARGV: abandon (ms). A seq for a record that is not a message (an edit,
@@ -199,12 +210,21 @@ class RedisRoomSequences:
 
     # -- SendLedger ------------------------------------------------------------------------
     def claim(self, draft: Message) -> Claim:
+        claim = self._claim_draft(draft, check_members=False)
+        assert claim is not None  # only a members check answers None
+        return claim
+
+    def claim_as_member(self, draft: Message) -> Claim | None:
+        return self._claim_draft(draft, check_members=True)
+
+    def _claim_draft(self, draft: Message, *, check_members: bool) -> Claim | None:
         room = draft.room_id
         claim_keys = [
             keys.room_seq(room),
             keys.room_pending(room),
             keys.send_claim(room, draft.sender_id, draft.client_msg_id),
             keys.message_state(room, draft.message_id),
+            keys.room_members(room),  # the membership cache's (redis_rooms): the same slot
         ]
         args: list[str | int] = [
             _encode(draft),
@@ -215,16 +235,22 @@ class RedisRoomSequences:
             str(draft.content.get("type", "text")),
             draft.client_msg_id,
             self._state_ttl,
+            "1" if check_members else "0",
         ]
         while True:
             answer = self._claim(keys=claim_keys, args=args)
             kind = _text(answer[0])
+            if kind == "unknown":
+                return None
+            if kind == "not_member":
+                raise NotAMember(room)
+            members = frozenset(_text(m) for m in answer.pop()) if check_members else frozenset()
             if kind == "restart":
                 self._restart(room)
                 continue
             message = _decode(answer[1], int(answer[2]))
             if kind == "acked":
-                return Claim(message, acked=True, member="", stable_before=None)
+                return Claim(message, acked=True, member="", stable_before=None, members=members)
             self._cover(room, message.seq, int(answer[5]))
             stable = int(answer[4])
             return Claim(
@@ -232,6 +258,7 @@ class RedisRoomSequences:
                 acked=False,
                 member=_text(answer[3]),
                 stable_before=stable if stable >= 0 else None,
+                members=members,
             )
 
     def confirm(self, claim: Claim) -> None:
