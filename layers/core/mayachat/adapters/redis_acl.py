@@ -19,7 +19,7 @@ COMMANDS = (
     # keys, strings, hashes, sets, sorted sets
     "get", "set", "del", "exists", "expire", "pexpire",
     "hget", "hset", "hmget", "hgetall", "hincrby", "hexists",
-    "sadd", "smembers", "sismember",
+    "sadd", "smembers",
     "zadd", "zrem", "zrange", "zrangebyscore", "zremrangebyscore", "zcard", "zscore", "zcount",
     # cluster mode (ElastiCache Serverless): the client reads the slot map, and the command
     # table (COMMAND) it finds each command's keys with -- without it, no cold start connects

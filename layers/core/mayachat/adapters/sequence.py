@@ -82,9 +82,16 @@ _CLAIM = (
     + _STABLE
     + """
 local checked = ARGV[9] == '1'
+local members = {}
 if checked then
-  if redis.call('EXISTS', KEYS[5]) == 0 then return {'unknown'} end
-  if redis.call('SISMEMBER', KEYS[5], ARGV[4]) == 0 then return {'not_member'} end
+  -- SMEMBERS, not SISMEMBER: the fan-out needs the list anyway, and the ACL has it already
+  members = redis.call('SMEMBERS', KEYS[5])
+  if #members == 0 then return {'unknown'} end
+  local found = false
+  for _, m in ipairs(members) do
+    if m == ARGV[4] then found = true; break end
+  end
+  if not found then return {'not_member'} end
 end
 local function claim()
 if not counter_ok(KEYS[1]) then return {'restart'} end
@@ -112,7 +119,7 @@ redis.call('EXPIRE', KEYS[4], ARGV[8])
 return {'new', ARGV[1], seq, member, before, ceiling}
 end
 local answer = claim()
-if checked then answer[#answer + 1] = redis.call('SMEMBERS', KEYS[5]) end
+if checked then answer[#answer + 1] = members end
 return answer
 """
 )
