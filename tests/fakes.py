@@ -275,6 +275,20 @@ class FakeLog:
         self.records.append(record)
         return LogPosition(record.topic, 0, len(self.records) - 1)
 
+    def start(self, record: LogRecord) -> FakeInFlight:
+        return FakeInFlight(self, record)
+
+
+@dataclass
+class FakeInFlight:
+    """Held by the fake broker until waited for: `down` by then, and it never lands."""
+
+    log: FakeLog
+    record: LogRecord
+
+    def wait(self) -> LogPosition:
+        return self.log.append(self.record)
+
 
 def slice_of(
     messages: Iterable[Message], room_id: str, after: int, up_to: int, limit: int

@@ -143,6 +143,48 @@ def test_a_send_delivers_to_the_members_its_claim_read(world: World) -> None:
     assert len(frames_to(world, "c-alice-tablet")) == 1
 
 
+def test_the_members_connections_are_read_while_the_record_is_in_flight(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order: list[str] = []
+    lookup, start = world.registry.connections_of, world.log.start
+
+    def looked_up(users: Any) -> dict[str, list[str]]:
+        order.append("lookup")
+        return lookup(users)
+
+    def started(record: Any) -> Any:
+        in_flight = start(record)
+        order.append("start")
+        wait = in_flight.wait
+        in_flight.wait = lambda: (order.append("wait"), wait())[1]  # type: ignore[method-assign]
+        return in_flight
+
+    monkeypatch.setattr(world.registry, "connections_of", looked_up)
+    monkeypatch.setattr(world.log, "start", started)
+    world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    assert order == ["start", "lookup", "wait"]
+    assert [f["type"] for f in frames_to(world, "c-bob")] == ["message"]
+
+
+def test_a_failed_early_lookup_is_done_again_when_delivering(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookup = world.registry.connections_of
+    calls: list[int] = []
+
+    def flaky(users: Any) -> dict[str, list[str]]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("Redis went away")
+        return lookup(users)
+
+    monkeypatch.setattr(world.registry, "connections_of", flaky)
+    assert world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT).ack is not None
+    assert len(calls) == 2
+    assert [f["type"] for f in frames_to(world, "c-bob")] == ["message"]
+
+
 def test_gone_connections_leave_the_registry(world: World) -> None:
     world.gateway.gone.add("c-bob")
     world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         LogRecord,
         PresenceProfile,
         RateLimiter,
+        SendLog,
         Slice,
     )
     from mayachat.presence import Announcer, Presence
@@ -208,7 +209,7 @@ def metrics() -> EmfMetrics:
 
 
 @cache
-def event_log() -> EventLog:
+def event_log() -> SendLog:
     from mayachat.adapters.kafka_log import KafkaEventLog
     from mayachat.kafka_config import producer_config
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,12 +33,14 @@ from mayachat.ports import (
     ConnectionRegistry,
     Cursors,
     EventLog,
+    LogPosition,
     LogRecord,
     LogUnavailable,
     MessageArchive,
     NotAMember,
     RateLimiter,
     SendLedger,
+    SendLog,
     SequenceAllocator,
     Slice,
 )
@@ -105,19 +107,21 @@ def append_or_unavailable(
     message_id: str | None = None,
 ) -> None:
     """Append to the log, or raise the `unavailable` error the client retries on."""
+    logged(record, lambda: log.append(record), client_msg_id=client_msg_id, message_id=message_id)
+
+
+def logged(
+    record: LogRecord,
+    wait: Callable[[], LogPosition],
+    *,
+    client_msg_id: str | None = None,
+    message_id: str | None = None,
+) -> None:
+    """Once `wait` says the log holds the record; else the `unavailable` error."""
     try:
-        position = log.append(record)
+        position = wait()
     except LogUnavailable as exc:
-        logger.error(
-            "Kafka did not take the record",
-            extra={"topic": record.topic, "key": record.key, "error": str(exc)},
-        )
-        raise ChatError(
-            ErrorCode.UNAVAILABLE,
-            "the message log is unavailable; retry (a message with the same clientMsgId)",
-            client_msg_id=client_msg_id,
-            message_id=message_id,
-        ) from exc
+        raise unavailable(record, exc, client_msg_id, message_id) from exc
     logger.info(
         "sent to Kafka",
         extra={
@@ -127,6 +131,21 @@ def append_or_unavailable(
             "key": record.key,
             **dict(record.headers),
         },
+    )
+
+
+def unavailable(
+    record: LogRecord, exc: LogUnavailable, client_msg_id: str | None, message_id: str | None
+) -> ChatError:
+    logger.error(
+        "Kafka did not take the record",
+        extra={"topic": record.topic, "key": record.key, "error": str(exc)},
+    )
+    return ChatError(
+        ErrorCode.UNAVAILABLE,
+        "the message log is unavailable; retry (a message with the same clientMsgId)",
+        client_msg_id=client_msg_id,
+        message_id=message_id,
     )
 
 
@@ -141,7 +160,7 @@ class Messaging:
     topic: str
     rooms: Rooms
     ledger: SendLedger
-    log: EventLog
+    log: SendLog
     delivery: Delivery
     metrics: Metrics
 
@@ -170,9 +189,13 @@ class Messaging:
             )
             return Sent(message.ack())
         appending = time.perf_counter()
-        append_or_unavailable(
-            self.log, message_record(self.topic, claim), client_msg_id=client_msg_id
-        )
+        record = message_record(self.topic, claim)
+        try:
+            in_flight = self.log.start(record)
+        except LogUnavailable as exc:
+            raise unavailable(record, exc, client_msg_id, None) from exc
+        online = self._online(members)  # while the broker has the record: a read only
+        logged(record, in_flight.wait, client_msg_id=client_msg_id)
         self.metrics.timing(Timing.KAFKA_APPEND_LATENCY, _ms_since(appending))
         self.metrics.count(Count.MESSAGES_SENT)
         self._confirm(claim)
@@ -184,6 +207,7 @@ class Messaging:
                 reply=(caller.connection_id, message.ack()),
                 what="message",
                 room_id=room_id,
+                online=online,
             )
         except Exception:
             # Logged is acked, whatever fails now: an error here would make the phone resend,
@@ -197,6 +221,14 @@ class Messaging:
         # bigger than one wave the ack is posted first, so this is an upper bound there.
         self.metrics.timing(Timing.ACK_LATENCY, _ms_since(started))
         return Sent(message.ack(), ack_posted=posted)
+
+    def _online(self, members: frozenset[str]) -> Mapping[str, list[str]] | None:
+        """The members' connections, or None to look again when delivering."""
+        try:
+            return self.delivery.online(members)
+        except Exception:
+            logger.warning("could not look the members' connections up", exc_info=True)
+            return None
 
     def _claim(self, caller: Caller, draft: Message) -> Claim:
         """The claim and the membership check in one round trip while the room's members are

@@ -40,16 +40,19 @@ class Delivery:
         reply: tuple[str, ServerFrame] | None = None,
         what: str,
         room_id: str,
+        online: Mapping[str, list[str]] | None = None,
     ) -> bool:
         """Post `frame` to the members' connections. `reply` = (connection, frame) is the answer
         to the caller: left to the route response when the members' posts fit in one wave
         (then it costs no post); else posted first, so it does not wait for a big room.
-        True when the reply was posted."""
+        `online`: the members' connections if looked up already (online()). True when the
+        reply was posted."""
         data = encode(frame)
         skip = exclude or set()
         posts: list[tuple[str, bytes]] = []
         owners: dict[str, str] = {}
-        for user_id, connections in self.registry.connections_of(user_ids).items():
+        found = self.registry.connections_of(user_ids) if online is None else online
+        for user_id, connections in found.items():
             for connection_id in connections:
                 if connection_id not in skip:
                     posts.append((connection_id, data))
@@ -59,6 +62,10 @@ class Delivery:
             posts.insert(0, (reply[0], encode(reply[1])))
         self.post(posts, owners, what=what, room_id=room_id)
         return posted
+
+    def online(self, user_ids: Iterable[str]) -> Mapping[str, list[str]]:
+        """The users' live connections (one registry read), for a later to_members."""
+        return self.registry.connections_of(user_ids)
 
     def end(self, caller: Caller, frame: ErrorFrame) -> None:
         """Tell the caller why, then close its connection (a route response would come too

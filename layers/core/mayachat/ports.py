@@ -245,6 +245,23 @@ class EventLog(Protocol):
     def append(self, record: LogRecord) -> LogPosition: ...
 
 
+class InFlight(Protocol):
+    """A record handed to the log, not yet confirmed."""
+
+    def wait(self) -> LogPosition:
+        """Once the log holds the record; LogUnavailable if it did not confirm it in time."""
+        ...
+
+
+class SendLog(EventLog, Protocol):
+    """The log as the send uses it: the record handed over at once, waited for after the
+    send's reads are done (they overlap the broker's round trip)."""
+
+    def start(self, record: LogRecord) -> InFlight:
+        """Hand the record over (LogUnavailable if refused at once); wait() for it."""
+        ...
+
+
 class NotAMember(Exception):
     """The room's cached member list does not have the sender."""
 

@@ -7,6 +7,7 @@ serves its callbacks, the MSK IAM token refresh among them.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -42,6 +43,9 @@ class KafkaEventLog:
         )
 
     def append(self, record: LogRecord) -> LogPosition:
+        return self.start(record).wait()
+
+    def start(self, record: LogRecord) -> _InFlight:
         outcome: list[tuple[KafkaError | None, Message]] = []
         self._producer.poll(0)
         try:
@@ -54,6 +58,9 @@ class KafkaEventLog:
             )
         except (BufferError, KafkaException) as exc:
             raise LogUnavailable(f"produce refused: {exc}") from exc
+        return _InFlight(self, record.topic, outcome)
+
+    def _await(self, topic: str, outcome: list[tuple[KafkaError | None, Message]]) -> LogPosition:
         deadline = time.monotonic() + self._timeout + 1
         while not outcome and time.monotonic() < deadline:
             self._producer.poll(0.05)
@@ -65,9 +72,7 @@ class KafkaEventLog:
         if error is not None:
             raise LogUnavailable(f"delivery failed: {error}")
         self._misconfigured = None
-        return LogPosition(
-            topic=record.topic, partition=msg.partition() or 0, offset=msg.offset() or 0
-        )
+        return LogPosition(topic=topic, partition=msg.partition() or 0, offset=msg.offset() or 0)
 
     def _on_error(self, error: KafkaError) -> None:
         """librdkafka's client-level errors (it retries the connection by itself)."""
@@ -87,3 +92,13 @@ class KafkaEventLog:
 
     def close(self, timeout_s: float = 5.0) -> None:
         self._producer.flush(timeout_s)
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    log: KafkaEventLog
+    topic: str
+    outcome: list[tuple[KafkaError | None, Message]]  # its delivery report, once served
+
+    def wait(self) -> LogPosition:
+        return self.log._await(self.topic, self.outcome)
