@@ -81,6 +81,34 @@ def test_a_big_room_gets_the_ack_posted_first_not_after_the_fan_out(world: World
     assert {cid for cid, _ in world.gateway.sent[1:]} == {"c-bob", "c-alice-tablet"}
 
 
+def test_a_room_bigger_than_a_wave_gets_its_ack_before_its_connections_are_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.delivery.wave = 1  # alice and bob: a room bigger than one wave
+    events: list[str] = []
+    lookup, post = world.registry.connections_of, world.gateway.post_many
+    monkeypatch.setattr(
+        world.registry, "connections_of", lambda users: (events.append("lookup"), lookup(users))[1]
+    )
+    monkeypatch.setattr(
+        world.gateway,
+        "post_many",
+        lambda posts: (events.append(f"post {[cid for cid, _ in posts]}"), post(posts))[1],
+    )
+    assert world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT).ack_posted
+    assert events == ["post ['c-alice-phone']", "lookup", "post ['c-alice-tablet', 'c-bob']"]
+    assert json.loads(world.gateway.sent[0][1]) == sent(world, ALICE_PHONE, "m-1").ack()
+
+
+def test_an_ack_that_could_not_be_posted_first_is_the_route_response(world: World) -> None:
+    world.delivery.wave = 1
+    world.gateway.refusing.add("c-alice-phone")
+    result = world.messaging.send(ALICE_PHONE, "r1", "m-1", TEXT)
+    assert not result.ack_posted
+    assert result.ack == sent(world, ALICE_PHONE, "m-1").ack()
+    assert {cid for cid, _ in world.gateway.sent} == {"c-bob", "c-alice-tablet"}
+
+
 def test_a_send_the_log_refuses_is_not_acked_and_its_retry_keeps_id_and_seq(
     world: World,
 ) -> None:

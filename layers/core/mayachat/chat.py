@@ -194,20 +194,29 @@ class Messaging:
             in_flight = self.log.start(record)
         except LogUnavailable as exc:
             raise unavailable(record, exc, client_msg_id, None) from exc
-        online = self._online(members)  # while the broker has the record: a read only
+        # A big room's ack is posted the moment the log has the message, before its members'
+        # connections are even read: the sender never waits for the room's size.
+        ack_first = len(members) > self.delivery.wave
+        # A small room's connections are read while the broker has the record (a read only).
+        online = None if ack_first else self._online(members)
         logged(record, in_flight.wait, client_msg_id=client_msg_id)
         self.metrics.timing(Timing.KAFKA_APPEND_LATENCY, _ms_since(appending))
         self.metrics.count(Count.MESSAGES_SENT)
         self._confirm(claim)
+        ack_posted = ack_first and self._answer(caller, message)
         try:
-            posted = self.delivery.to_members(
-                members,
-                {"type": "message", "message": message.to_wire()},
-                exclude={caller.connection_id},
-                reply=(caller.connection_id, message.ack()),
-                what="message",
-                room_id=room_id,
-                online=online,
+            posted = (
+                self.delivery.to_members(
+                    members,
+                    {"type": "message", "message": message.to_wire()},
+                    exclude={caller.connection_id},
+                    # Posted first already, or (that failed) left to the route response.
+                reply=None if ack_first else (caller.connection_id, message.ack()),
+                    what="message",
+                    room_id=room_id,
+                    online=online,
+                )
+                or ack_posted
             )
         except Exception:
             # Logged is acked, whatever fails now: an error here would make the phone resend,
@@ -216,11 +225,19 @@ class Messaging:
                 "logged, but live delivery failed; acking anyway (members catch up)",
                 extra={"messageId": message.message_id, "seq": message.seq},
             )
-            posted = False
+            posted = ack_posted
         # Until the route response carries the ack (after a one-wave fan-out); in a room
         # bigger than one wave the ack is posted first, so this is an upper bound there.
         self.metrics.timing(Timing.ACK_LATENCY, _ms_since(started))
         return Sent(message.ack(), ack_posted=posted)
+
+    def _answer(self, caller: Caller, message: Message) -> bool:
+        """The ack posted now; False leaves it to the route response."""
+        try:
+            return self.delivery.answer(caller, message.ack())
+        except Exception:
+            logger.warning("could not post the ack first", exc_info=True)
+            return False
 
     def _online(self, members: frozenset[str]) -> Mapping[str, list[str]] | None:
         """The members' connections, or None to look again when delivering."""

@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 from mayachat.frames import ErrorFrame, ServerFrame
 from mayachat.metrics import Count, Metrics
 from mayachat.model import Caller
-from mayachat.ports import ConnectionGateway, ConnectionRegistry, Departure
+from mayachat.ports import ConnectionGateway, ConnectionRegistry, Departure, Posted
 from mayachat.presence import Announcer
 from mayachat.protocol import encode
 
@@ -63,6 +63,12 @@ class Delivery:
         self.post(posts, owners, what=what, room_id=room_id)
         return posted
 
+    def answer(self, caller: Caller, frame: ServerFrame) -> bool:
+        """Post the caller its answer now, on its own; False if it did not get there."""
+        owner = {caller.connection_id: caller.user_id}
+        posted = self.post([(caller.connection_id, encode(frame))], owner, what="answer")
+        return posted is not None and not posted.gone and not posted.failed
+
     def online(self, user_ids: Iterable[str]) -> Mapping[str, list[str]]:
         """The users' live connections (one registry read), for a later to_members."""
         return self.registry.connections_of(user_ids)
@@ -99,11 +105,11 @@ class Delivery:
         *,
         what: str,
         room_id: str | None = None,
-    ) -> None:
+    ) -> Posted | None:
         """Post; a connection that is gone leaves its owner's set (`owners`: connection ->
         user), even when its own registry entry has expired."""
         if not posts:
-            return
+            return None
         posted = self.gateway.post_many(posts)
         self.metrics.count(Count.DELIVERY_POSTS, len(posts))
         if posted.gone:
@@ -125,3 +131,4 @@ class Delivery:
                 "failed": posted.failed,
             },
         )
+        return posted
