@@ -23,6 +23,11 @@ $(STAMP): requirements/dev.txt pyproject.toml
 	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	@$(UV) pip sync -q --python $(PY) requirements/dev.txt
 	@$(UV) pip install -q --python $(PY) --no-deps -e .
+	@# Bytecode for every installed module, as the Lambda layers ship it (layers/*/Makefile):
+	@# where PYTHONDONTWRITEBYTECODE is set nothing else writes it, and each local cold start
+	@# would compile redis, pydantic and botocore from source again.
+	@$(PY) -m compileall -q -j 0 "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
+	  layers/core functions infra/local/mayachat_local >/dev/null || true
 	@touch $@
 
 venv: $(STAMP)  ## create/update the dev virtualenv
@@ -108,6 +113,8 @@ sam-venv: $(SAM_VENV)/.installed  ## install the pinned AWS SAM CLI into .venv-s
 
 sam-build: $(SAM_VENV)/.installed  ## sam build (arm64 layers, no Docker, no python3.13 needed) into .aws-sam/build
 	@mkdir -p $(SAM_PATH) && ln -sf "$(abspath $(UV))" $(SAM_PATH)/uv
+	@py=$$(realpath $(PY)); case "$$($$py --version 2>&1)" in "Python 3.13."*) \
+	  ln -sf "$$py" $(SAM_PATH)/python3.13;; *) rm -f $(SAM_PATH)/python3.13;; esac
 	@SAM_CLI_TELEMETRY=0 PATH="$(abspath $(SAM_PATH)):/usr/bin:/bin" \
 	  $(SAM) build --cached --parallel --cache-dir "$(SAM_CACHE)"
 
@@ -139,6 +146,7 @@ BENCH_BEFORE ?= 5427740
 
 bench: $(STAMP)  ## run the benchmarks (~30 min, quiet machine) and write docs/benchmarks.md
 	@$(PY) bench/bench_cold_start.py --runs 20 --before $(BENCH_BEFORE)
+	@$(PY) bench/bench_cold_session.py --runs 5 --before $(BENCH_BEFORE)
 	@$(PY) bench/bench_send.py --messages 200 --before $(BENCH_BEFORE)
 	@$(PY) bench/bench_fanout.py --messages 20 --before $(BENCH_BEFORE)
 	@$(PY) bench/bench_round_trips.py --messages 200

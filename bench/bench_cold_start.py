@@ -39,6 +39,8 @@ ROUTES = [
     "ws_sync",
     "ws_ping",
     "ws_default",
+    "ws_message_changes",
+    "ws_presence",
 ]
 OTHERS = ["persist", "rest_api"]
 
@@ -146,6 +148,9 @@ def main() -> None:
         trees = {"now": ROOT}
         if args.before:
             trees["before"] = stack.enter_context(checkout(args.before))
+        for tree in trees.values():  # as the layers ship it since issue 18: compiled
+            compile_tree(tree)
+        source_only = measure_source_only(stack, env, args.runs)
         results: dict[str, dict[str, tuple[float, float]]] = {"naive": {}}
         results.update({label: {} for label in trees})
         for fn in ROUTES + OTHERS:
@@ -193,7 +198,7 @@ def main() -> None:
     ]
     write_section(
         "cold_start",
-        f"""## Cold start (issue 8)
+        f"""## Cold start (issues 8, 18)
 
 `.venv/bin/python bench/bench_cold_start.py --runs {args.runs}{before_option}` on
 {machine()}. Each run is a fresh
@@ -221,11 +226,50 @@ is the own time of mayachat's modules, building their pydantic models included):
 |---|{"---:|" * len(groups)}
 {chr(10).join(cost_lines)}
 
+Bytecode: the layers ship every module compiled for python3.13 (layers/*/Makefile, since
+issue 18; `make venv` compiles the dev venv likewise). `{SOURCE_ONLY_FUNCTION}` with it:
+**{source_only[0] * 1000:.0f} ms** init; with bytecode for the standard library only, as
+Lambda runs layers of sources (compiled at every cold start on a read-only /opt):
+**{source_only[1] * 1000:.0f} ms** ({source_only[1] / source_only[0]:.1f}x).
+
 `import redis` imports `redis.asyncio` (and asyncio) whatever one uses; pydantic comes with
 the frame and settings models and Powertools' parser models; botocore is the @connections
 signer (and MSK IAM in AWS). Those three are most of what is left.
 """,
     )
+
+
+def compile_tree(tree: Path) -> None:
+    """Bytecode for the tree's core package and functions (the venv's was written by `make
+    venv`), so every tree is measured as its layers ship."""
+    for folder in ("layers/core", "functions"):
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(tree / folder)],
+            check=True,
+            capture_output=True,
+        )
+
+
+SOURCE_ONLY_FUNCTION = "ws_send_message"
+
+
+def measure_source_only(
+    stack: contextlib.ExitStack, env: dict[str, str], runs: int
+) -> tuple[float, float]:
+    """ws_send_message's init as Lambda runs a layer shipped as source (compiled at every cold
+    start: /opt is read-only), next to the same with bytecode: a pycache prefix that holds
+    the standard library's bytecode (Lambda's runtime has it) and nothing else."""
+    import sysconfig
+    import tempfile
+
+    prefix = stack.enter_context(tempfile.TemporaryDirectory(prefix="stdlib-bytecode-"))
+    stdlib = sysconfig.get_paths()["stdlib"]
+    compile_stdlib = [sys.executable, "-X", f"pycache_prefix={prefix}", "-m", "compileall"]
+    subprocess.run([*compile_stdlib, "-q", "-j", "0", stdlib], check=False, capture_output=True)
+    code_uri = ROOT / "functions" / SOURCE_ONLY_FUNCTION
+    no_bytecode = {**env, "PYTHONPYCACHEPREFIX": prefix, "PYTHONDONTWRITEBYTECODE": "1"}
+    medians = run({"compiled": (code_uri, env), "source": (code_uri, no_bytecode)}, runs)
+    return medians["compiled"][0], medians["source"][0]
 
 
 def _time(call: object) -> float:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from mayachat_local.config import StackConfig
 from mayachat_local.stack import app_environment, function_environment, up
@@ -165,14 +165,17 @@ class GatewayProcess:
 
 
 @contextlib.contextmanager
-def gateway_process(template: Path, env: dict[str, str]) -> Iterator[GatewayProcess]:
+def gateway_process(
+    template: Path, env: dict[str, str], log: IO[str] | None = None
+) -> Iterator[GatewayProcess]:
     """The local WebSocket gateway in a process of its own (`python -m mayachat_local.gateway`),
     as API Gateway is not in the phones' process: the benchmark's clients then do not share a
-    GIL with it."""
+    GIL with it. With `log`, its INFO log (a REPORT line per invocation) goes there."""
     command = [sys.executable, "-m", "mayachat_local.gateway", "--template", str(template)]
-    command += ["--port", "0", "--management-port", "0", "--log-level", "WARNING"]
+    command += ["--port", "0", "--management-port", "0"]
+    command += ["--log-level", "INFO" if log is not None else "WARNING"]
     command += [f"--env={key}={value}" for key, value in env.items()]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(2)]  # it prints when it listens

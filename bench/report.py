@@ -9,6 +9,7 @@ from common import RESULTS, ROOT
 ORDER = [
     "summary",
     "cold_start",
+    "cold_session",
     "send",
     "fanout",
     "round_trips",

@@ -211,7 +211,7 @@ class Messaging:
                     {"type": "message", "message": message.to_wire()},
                     exclude={caller.connection_id},
                     # Posted first already, or (that failed) left to the route response.
-                reply=None if ack_first else (caller.connection_id, message.ack()),
+                    reply=None if ack_first else (caller.connection_id, message.ack()),
                     what="message",
                     room_id=room_id,
                     online=online,
