@@ -135,16 +135,28 @@ def worker_functions(gateway_pid: int) -> dict[int, str]:
     return workers
 
 
-def wait_for(ws: ClientConnection, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+def wait_for(
+    ws: ClientConnection,
+    wanted: Callable[[dict[str, Any]], bool],
+    sender: ClientConnection | None = None,
+) -> dict[str, Any]:
     """The first frame `wanted` accepts; other frames (the live message copy, ...) are
-    skipped, an error frame is a failed session."""
+    skipped, an error frame is a failed session. When `ws` is the peer's, the `sender`'s
+    socket is watched too: an error for the frame comes back there."""
     deadline = time.monotonic() + TIMEOUT_S
-    while True:
-        frame: dict[str, Any] = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-        if frame.get("type") == "error":
-            raise RuntimeError(f"the session got an error frame: {frame}")
-        if wanted(frame):
-            return frame
+    while (left := deadline - time.monotonic()) > 0:
+        frames = []
+        with contextlib.suppress(TimeoutError):  # returns as soon as a frame is in
+            frames.append(ws.recv(timeout=min(left, 0.05) if sender else left))
+        with contextlib.suppress(TimeoutError):
+            while sender is not None:
+                frames.append(sender.recv(timeout=0))
+        for frame in map(json.loads, frames):
+            if frame.get("type") == "error":
+                raise RuntimeError(f"the session got an error frame: {frame}")
+            if wanted(frame):
+                return dict(frame)
+    raise TimeoutError(f"no frame as wanted in {TIMEOUT_S:.0f} s")
 
 
 class SessionRun:
@@ -152,12 +164,16 @@ class SessionRun:
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway.process
+        self.log = gateway.log
         self.session = Session()
 
     def step(self, name: str, action: Callable[[], Any]) -> Any:
         before = worker_functions(self.gateway.pid)
         started = time.perf_counter()
-        result = action()
+        try:
+            result = action()
+        except (RuntimeError, TimeoutError) as exc:  # what the functions answered tells why
+            raise RuntimeError(f"{name}: {exc}; invocations: {self.log.new()}") from exc
         took = time.perf_counter() - started
         if name in STEPS:
             self.session.seconds[name] = took
@@ -189,11 +205,11 @@ def one_session(gateway: Gateway) -> Session:
 
         def typing() -> None:
             me.send(json.dumps({"action": "typing", "roomId": room, "isTyping": True}))
-            wait_for(peer, lambda f: f.get("type") == "typing" and f.get("userId") == alice)
+            wait_for(peer, lambda f: f.get("type") == "typing" and f.get("userId") == alice, me)
 
         def mark_read() -> None:
             me.send(json.dumps({"action": "markRead", "roomId": room, "upToSeq": seq}))
-            wait_for(peer, lambda f: f.get("type") == "receipt" and f.get("userId") == alice)
+            wait_for(peer, lambda f: f.get("type") == "receipt" and f.get("userId") == alice, me)
 
         def sync() -> None:
             me.send(json.dumps({"action": "sync", "roomId": room, "afterSeq": 0}))
@@ -216,7 +232,11 @@ def gateway_for(tree: Path, env: dict[str, str]) -> Iterator[Gateway]:
     env = {**env, "PYTHONPATH": str(tree / "layers" / "core")}
     with tempfile.TemporaryDirectory(prefix="mayachat-cold-session-") as tmp:
         path = Path(tmp) / "gateway.log"
-        with path.open("a") as log, gateway_process(tree / "template.yaml", env, log) as process:
+        with path.open("a") as log, contextlib.ExitStack() as stack:
+            try:
+                process = stack.enter_context(gateway_process(tree / "template.yaml", env, log))
+            except RuntimeError as exc:  # why it did not start is in its log
+                raise RuntimeError(f"{exc}; its log:\n{path.read_text()[-4000:]}") from None
             yield Gateway(process, GatewayLog(path))
 
 
@@ -306,10 +326,22 @@ def main() -> None:
     args = parser.parse_args()
     endpoints = start_stack("kafka", "mongodb", "redis", "aws")
     env = function_env(endpoints)
-    with trees_of(args.before) as trees:
+    # Resolved once: HEAD moves while the others commit, and the report names what ran.
+    args.before_commit = resolve(args.before) if args.before else None
+    with trees_of(args.before_commit) as trees:
         sessions = measure(trees, env, args.runs)
     write_samples("cold_session", samples(sessions))
     report(sessions, args)
+
+
+def resolve(rev: str) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.strip()
 
 
 def samples(sessions: dict[tuple[str, str], list[Session]]) -> dict[str, list[float]]:
@@ -402,6 +434,7 @@ def report(sessions: dict[tuple[str, str], list[Session]], args: argparse.Namesp
     biggest = max(STEPS, key=lambda step: extra[step])
     total_c, total_w = median_of(cold, "total"), median_of(warm, "total")
     before_option = f" --before {args.before}" if before else ""
+    before_commit = f"; before: `{args.before}` = {args.before_commit}" if before else ""
     costs = function_costs(cold, warm)
     cost_lines = [
         f"| `{c.function}` | `{c.route}` | {c.init:.0f} ms | {c.first:.0f} ms | {c.warm:.1f} ms "
@@ -424,7 +457,8 @@ member gets the `typing` and `receipt` frames, as nothing comes back to the send
 workers it needs are warm by then). COLD: each session on a fresh gateway process, so every
 function's worker starts in the session (the gateway's own code is warmed first by a refused
 handshake, as API Gateway's is always warm); WARM: the same session on a gateway whose workers
-all run, in the same run, taking turns with the cold ones. Median of {args.runs} each; the
+all run, in the same run, taking turns with the cold ones{before_commit}. Median of
+{args.runs} each; the
 total is the sum of the five steps. Cold starts counted as the gateway's new worker processes
 during each step.
 

@@ -179,10 +179,10 @@ def gateway_process(
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(2)]  # it prints when it listens
+        if not all(line.split() for line in lines) or not lines[0].split()[-1].startswith("ws:"):
+            raise RuntimeError(f"the gateway did not start (exit {process.poll()}): {lines}")
         url = lines[0].split()[-1]
         management = lines[1].split()[-1].removesuffix("/@connections/{connectionId}")
-        if not url.startswith("ws://"):
-            raise RuntimeError(f"the gateway did not start: {lines}")
         yield GatewayProcess(url, management, process.pid)
     finally:
         process.terminate()
