@@ -591,3 +591,34 @@ def test_cors_is_configured_and_preflight_never_meets_the_authorizer(
     preflight = [props(e) for e in events if props(e).get("Method", "").upper() == "OPTIONS"]
     # ANY /api/{proxy+} matches OPTIONS too: an explicit route without authorizer must win.
     assert [(p["Path"], p["Auth"]["Authorizer"]) for p in preflight] == [("/api/{proxy+}", "NONE")]
+
+
+def test_snapstart_is_a_parameter_of_the_websocket_route_functions(
+    monkeypatch: pytest.MonkeyPatch, template: dict[str, Any]
+) -> None:
+    from mayachat.edge.routes import FUNCTIONS
+
+    parameter = template["Parameters"]["SnapStart"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == (
+        "None",
+        ["None", "PublishedVersions"],
+    )
+    snapstarted = {
+        name
+        for name, r in resources_of_type(template, "AWS::Serverless::Function").items()
+        if "SnapStart" in props(r)
+    }
+    assert snapstarted == set(FUNCTIONS)  # the route functions (their hooks: mayachat.snapstart)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    resources = translate({**DEPLOY_PARAMETERS, "SnapStart": "PublishedVersions"})["Resources"]
+    for name in FUNCTIONS:
+        assert resources[name]["Properties"]["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
+        assert f"{name}Aliaslive" in resources  # SnapStart restores published versions only
+    # API Gateway invokes the alias (a version), never $LATEST.
+    uris = [
+        str(r["Properties"]["IntegrationUri"])
+        for r in resources.values()
+        if r["Type"] == "AWS::ApiGatewayV2::Integration"
+    ]
+    assert uris
+    assert all("Aliaslive" in uri for uri in uris)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import jwt
 
-from mayachat.fields import USER_ID_PATTERN
 from mayachat.model import TOKEN_LEEWAY_SECONDS
+from mayachat.patterns import USER_ID_PATTERN
 from mayachat.settings import ConfigError, Settings
 
 LEEWAY_SECONDS = TOKEN_LEEWAY_SECONDS

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from mayachat.adapters.emf_metrics import EmfMetrics
+    from mayachat.adapters.kafka_log import KafkaEventLog
     from mayachat.adapters.mongo_presence import MongoPresenceStore
     from mayachat.adapters.mongo_reads import MongoChatReads
     from mayachat.adapters.mongo_rooms import MongoRooms
@@ -71,6 +72,42 @@ def reset() -> None:
         clear = getattr(builder, "cache_clear", None)
         if callable(clear) and getattr(builder, "__module__", None) == __name__:
             clear()
+
+
+# -- SnapStart (mayachat.snapstart registers these as its runtime hooks) -----------------------
+def prepare_snapshot() -> None:
+    """Before the snapshot: import what a cold start leaves to first use (the frame models and
+    pydantic, botocore's signer), so no restored sandbox pays for it; then close every client
+    that holds a socket or a Kafka producer id, which a snapshot would hand to many sandboxes."""
+    import botocore.auth
+    import botocore.awsrequest  # noqa: F401
+
+    import mayachat.protocol  # noqa: F401  (pydantic builds each model's validator as it imports)
+
+    close_clients()
+
+
+def close_clients() -> None:
+    """Close the Kafka producer (its broker-assigned producer id must be one sandbox's), Redis
+    and MongoDB clients and the @connections keep-alives, then forget every built client and
+    service: the next build (after_restore, or the next frame) makes new ones."""
+    for log in (event_log, presence_log):
+        if log.cache_info().currsize:
+            cast("KafkaEventLog", log()).close()  # flushed; librdkafka is freed with it
+    if redis_client.cache_info().currsize:
+        redis_client().close()
+    if mongo_database.cache_info().currsize:
+        mongo_database().client.close()
+    reset()
+
+
+def after_restore() -> None:
+    """After a restore: each sandbox reseeds `random` (backoff jitter, a copy of one state in
+    every sandbox otherwise); settings are read again (SnapStart refreshes credentials)."""
+    import random
+
+    random.seed()
+    reset()
 
 
 def transient_errors() -> tuple[type[Exception], ...]:

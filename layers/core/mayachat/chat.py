@@ -19,12 +19,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from mayachat.codec import encode
 from mayachat.delivery import Delivery
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.frames import Ack, SyncPage, WireMessage
 from mayachat.ids import new_message_id
 from mayachat.limits import Limits
-from mayachat.log_schema import MESSAGE_CREATED, STABLE_EVENT, STABLE_SEQ_HEADER
+from mayachat.log_names import MESSAGE_CREATED, STABLE_EVENT, STABLE_SEQ_HEADER
 from mayachat.membership import Rooms
 from mayachat.metrics import Count, Metrics, Timing
 from mayachat.model import Caller, Message, Receipt, ReceiptKind, utc_now_iso
@@ -45,7 +46,6 @@ from mayachat.ports import (
     Slice,
 )
 from mayachat.presence import Announcer
-from mayachat.protocol import encode
 
 logger = Logger(child=True)
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
+from mayachat.codec import encode
 from mayachat.frames import ErrorFrame, ServerFrame
 from mayachat.metrics import Count, Metrics
 from mayachat.model import Caller
 from mayachat.ports import ConnectionGateway, ConnectionRegistry, Departure, Posted
 from mayachat.presence import Announcer
-from mayachat.protocol import encode
 
 logger = Logger(child=True)
 

@@ -7,15 +7,29 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt
 
-# Tokens' `sub` (refused at the door otherwise), REST paths, frames and log records alike.
-USER_ID_PATTERN = r"^[A-Za-z0-9_.@:|+-]{1,128}$"
-ROOM_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-CLIENT_MSG_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
-MESSAGE_ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # a ULID (mayachat.ids)
-MAX_SEQ = 2**53  # a JSON number every client reads exactly
+from mayachat.patterns import (
+    CLIENT_MSG_ID_PATTERN,
+    MAX_SEQ,
+    MESSAGE_ID_PATTERN,
+    ROOM_ID_PATTERN,
+    USER_ID_PATTERN,
+)
 
 UserId = Annotated[str, Field(pattern=USER_ID_PATTERN)]
 RoomId = Annotated[str, Field(pattern=ROOM_ID_PATTERN)]
 ClientMsgId = Annotated[str, Field(pattern=CLIENT_MSG_ID_PATTERN)]
 MessageId = Annotated[str, Field(pattern=MESSAGE_ID_PATTERN)]
 Seq = Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]
+
+__all__ = [
+    "CLIENT_MSG_ID_PATTERN",
+    "MAX_SEQ",
+    "MESSAGE_ID_PATTERN",
+    "ROOM_ID_PATTERN",
+    "USER_ID_PATTERN",
+    "ClientMsgId",
+    "MessageId",
+    "RoomId",
+    "Seq",
+    "UserId",
+]

@@ -8,13 +8,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mayachat.fields import ClientMsgId, MessageId, RoomId, Seq, UserId
+from mayachat.log_names import MESSAGE_CREATED, STABLE_EVENT, STABLE_SEQ_HEADER
 from mayachat.model import Change, ChangeKind, Message
 
-# The header that carries a room's stable seq on a message record, and the event of a record
-# that carries only that (docs/architecture.md, G2).
-STABLE_SEQ_HEADER = "stableSeq"
-STABLE_EVENT = "room.stable"
-MESSAGE_CREATED = "message.created"
+__all__ = ["MESSAGE_CREATED", "STABLE_EVENT", "STABLE_SEQ_HEADER"]
 # An edit, deletion or reaction (eventType = its ChangeKind), keyed by room like messages.
 CHANGE_EVENTS = frozenset(kind.value for kind in ChangeKind)
 

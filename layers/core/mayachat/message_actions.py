@@ -22,6 +22,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from mayachat.chat import SCHEMA_VERSION, append_or_unavailable
+from mayachat.codec import encode
 from mayachat.delivery import Delivery
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.frames import ActionAck
@@ -38,7 +39,6 @@ from mayachat.ports import (
     MessageLookup,
     MessageStates,
 )
-from mayachat.protocol import encode
 from mayachat.roles import Role, role_of
 
 logger = Logger(child=True)

@@ -8,11 +8,12 @@ not settings: boto3 reads AWS_ENDPOINT_URL itself, which is how moto or LocalSta
 
 from __future__ import annotations
 
+import operator
 import os
+from dataclasses import Field, dataclass, field, fields
 from enum import StrEnum
 from functools import cache
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import Any
 
 
 class SaslMechanism(StrEnum):
@@ -26,15 +27,20 @@ class ConfigError(ValueError):
     """A variable in the environment has a value the service cannot run with."""
 
 
-class Settings(BaseModel):
+def _bounded(default: float, **bounds: float) -> Any:
+    """A numeric setting and its bounds (ge, gt, le), checked when Settings is built."""
+    return field(default=default, metadata=bounds)
+
+
+@dataclass(frozen=True)
+class Settings:
     """Each field is read from the variable of the same name in upper case.
 
-    A plain pydantic model filled from os.environ, not pydantic-settings: that library costs
-    every function about 100 ms of cold start (it imports asyncio and more) for features
-    (.env files, nested sources) Lambda does not use.
+    A dataclass filled from os.environ, not pydantic (nor pydantic-settings): importing
+    pydantic and building this model cost each function ~0.1 s of cold start, and the
+    functions that read no frames ($connect, $disconnect, $default, the authorizer) need
+    pydantic for nothing else. The few conversions environment strings need are below.
     """
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     # Kafka: the original Node.js backend's variables, unchanged.
     kafka_brokers: str = "127.0.0.1:9092"
@@ -99,118 +105,147 @@ class Settings(BaseModel):
     # accepted (comma-separated) and how long a presigned upload or download URL works.
     attachments_bucket: str = "mayachat-attachments"
     # 5 GiB at most: the largest object one POST can store.
-    attachment_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1, le=5 * 1024**3)
+    attachment_max_bytes: int = _bounded(25 * 1024 * 1024, ge=1, le=5 * 1024**3)
     attachment_types: str = (
         "image/jpeg,image/png,image/gif,image/webp,image/heic,application/pdf,text/plain,"
         "audio/mpeg,audio/mp4,video/mp4,application/zip"
     )
-    attachment_url_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
+    attachment_url_seconds: int = _bounded(300, ge=10, le=7 * 24 * 3600)
 
     # Where route functions post frames to connections (API Gateway Management API):
     # https://{api-id}.execute-api.{region}.amazonaws.com/{stage} in AWS, the emulator locally.
     websocket_management_endpoint: str | None = None
 
     # Protocol limits.
-    max_text_length: int = Field(default=4000, ge=1, le=30_000)
-    max_frame_bytes: int = Field(default=32 * 1024, ge=1024, le=128 * 1024)
-    sync_page_size: int = Field(default=100, ge=1, le=500)
+    max_text_length: int = _bounded(4000, ge=1, le=30_000)
+    max_frame_bytes: int = _bounded(32 * 1024, ge=1024, le=128 * 1024)
+    sync_page_size: int = _bounded(100, ge=1, le=500)
     # Token buckets (mayachat.limits): a burst, refilled per second. Frames per connection...
-    rate_limit_burst: int = Field(default=30, ge=1)
-    rate_limit_per_second: float = Field(default=10.0, gt=0)
+    rate_limit_burst: int = _bounded(30, ge=1)
+    rate_limit_per_second: float = _bounded(10.0, gt=0)
     # ...and over all of a user's connections, so N sockets do not give N times the rate.
-    user_rate_limit_burst: int = Field(default=60, ge=1)
-    user_rate_limit_per_second: float = Field(default=20.0, gt=0)
+    user_rate_limit_burst: int = _bounded(60, ge=1)
+    user_rate_limit_per_second: float = _bounded(20.0, gt=0)
     # $connect attempts per user, and open connections per user (refused at the handshake).
-    connect_rate_limit_burst: int = Field(default=20, ge=1)
-    connect_rate_limit_per_second: float = Field(default=1.0, gt=0)
-    max_connections_per_user: int = Field(default=10, ge=1)
+    connect_rate_limit_burst: int = _bounded(20, ge=1)
+    connect_rate_limit_per_second: float = _bounded(1.0, gt=0)
+    max_connections_per_user: int = _bounded(10, ge=1)
     # A connection with this many strikes (one per refused frame, one forgiven a second: it
     # does not wait the retryAfterMs it is told) is closed, and its user's connection
     # attempts are refused for the penalty: a flood ends in a second or two, instead of
     # costing an invocation per frame.
-    rate_limit_close_after: int = Field(default=30, ge=1)
-    rate_limit_reconnect_penalty_seconds: float = Field(default=10.0, ge=0)
+    rate_limit_close_after: int = _bounded(30, ge=1)
+    rate_limit_reconnect_penalty_seconds: float = _bounded(10.0, ge=0)
     # REST calls per user.
-    rest_rate_limit_burst: int = Field(default=60, ge=1)
-    rest_rate_limit_per_second: float = Field(default=10.0, gt=0)
+    rest_rate_limit_burst: int = _bounded(60, ge=1)
+    rest_rate_limit_per_second: float = _bounded(10.0, gt=0)
     # A resend with the same clientMsgId within this window gets the first ack back; after it
     # the same clientMsgId is a new message.
-    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    idempotency_ttl_seconds: int = _bounded(24 * 3600, ge=60)
     # A seq whose message the log has not confirmed is given up after this long (catch-up
     # waits for it until then). Longer than any send waits for Kafka (5 s), with a margin.
-    seq_abandon_seconds: float = Field(default=30.0, ge=10)
+    seq_abandon_seconds: float = _bounded(30.0, ge=10)
     # How long a room's member list is cached in Redis before MongoDB is asked again.
-    membership_cache_seconds: int = Field(default=300, ge=1)
+    membership_cache_seconds: int = _bounded(300, ge=1)
     # Edits, deletions and reactions (mayachat.message_actions): a sender edits a text
     # message for this long after sending it...
-    edit_window_seconds: int = Field(default=15 * 60, ge=0)
+    edit_window_seconds: int = _bounded(15 * 60, ge=0)
     # ...a message carries at most this many kinds of reaction, a user this many of them.
-    max_reaction_kinds: int = Field(default=20, ge=1, le=100)
-    max_reactions_per_user: int = Field(default=10, ge=1, le=100)
+    max_reaction_kinds: int = _bounded(20, ge=1, le=100)
+    max_reactions_per_user: int = _bounded(10, ge=1, le=100)
     # A message's facts stay in Redis this long after its send or last change (~200 bytes
     # each); older ones are read again from MongoDB when changed. Longer than persist lags.
-    message_state_ttl_seconds: int = Field(default=24 * 3600, ge=300)
+    message_state_ttl_seconds: int = _bounded(24 * 3600, ge=300)
 
     # Presence (mayachat.presence): changes are pushed once they have held this long (a
     # phone between networks makes no pushes), to rooms of at most this many members (0: no
     # pushes; members ask). PRESENCE_ENABLED=false: no presence records at all.
     presence_enabled: bool = True
-    presence_debounce_seconds: float = Field(default=10.0, ge=0, le=60)
-    presence_push_max_members: int = Field(default=100, ge=0, le=10_000)
+    presence_debounce_seconds: float = _bounded(10.0, ge=0, le=60)
+    presence_push_max_members: int = _bounded(100, ge=0, le=10_000)
 
-    @field_validator("kafka_brokers")
-    @classmethod
-    def _brokers_are_host_port(cls, value: str) -> str:
+    def __post_init__(self) -> None:
+        problems = [f"{f.name.upper()}: {msg}" for f in fields(self) if (msg := _check(self, f))]
+        if problems:
+            raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
+        brokers = [b.strip() for b in self.kafka_brokers.split(",") if b.strip()]
+        object.__setattr__(self, "kafka_brokers", ",".join(brokers))
+
+
+def _check(s: Settings, f: Field[Any]) -> str | None:
+    """What is wrong with one field's value, if anything."""
+    name, value = f.name, getattr(s, f.name)
+    if name == "kafka_brokers":
         brokers = [b.strip() for b in value.split(",") if b.strip()]
         if not brokers or any(":" not in b for b in brokers):
-            raise ValueError("expected host:port[,host:port...], e.g. localhost:9092")
-        return ",".join(brokers)
+            return "expected host:port[,host:port...], e.g. localhost:9092"
+    elif name == "jwt_dev_secret" and value is not None and len(value.encode()) < 32:
+        return "an HS256 secret needs at least 32 bytes"
+    elif name == "mongodb_uri" and not value.startswith(("mongodb://", "mongodb+srv://")):
+        return "expected a mongodb:// or mongodb+srv:// URI"
+    elif name == "redis_url" and not value.startswith(("redis://", "rediss://", "unix://")):
+        return "expected a redis://, rediss:// (TLS) or unix:// URL"
+    for bound, holds, words in _BOUNDS:
+        if bound in f.metadata and not holds(value, f.metadata[bound]):
+            return f"Input should be {words} {f.metadata[bound]}"
+    return None
 
-    @field_validator("kafka_sasl_mechanism", mode="before")
-    @classmethod
-    def _mechanism_case_insensitive(cls, value: object) -> object:
-        if isinstance(value, str):
-            return value.strip().lower() or None
-        return value
 
-    @field_validator("jwt_dev_secret")
-    @classmethod
-    def _dev_secret_long_enough(cls, value: str | None) -> str | None:
-        if value is not None and len(value.encode()) < 32:
-            raise ValueError("an HS256 secret needs at least 32 bytes")
-        return value
+_BOUNDS = (
+    ("ge", operator.ge, "greater than or equal to"),
+    ("gt", operator.gt, "greater than"),
+    ("le", operator.le, "less than or equal to"),
+)
+# As pydantic read them (case-insensitive), so a deployed environment means the same.
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
 
-    @field_validator("mongodb_uri")
-    @classmethod
-    def _mongodb_scheme(cls, value: str) -> str:
-        if not value.startswith(("mongodb://", "mongodb+srv://")):
-            raise ValueError("expected a mongodb:// or mongodb+srv:// URI")
-        return value
 
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: str) -> str:
-        if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("expected a redis://, rediss:// (TLS) or unix:// URL")
-        return value
+def _convert(kind: str, raw: str) -> object:
+    """An environment string as the field's type (the annotation, as a string)."""
+    optional = kind.endswith(" | None")
+    kind = kind.removesuffix(" | None")
+    if kind == "bool":
+        if raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise ValueError("Input should be a valid boolean, unable to interpret input")
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError("Input should be a valid integer") from None
+    if kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError("Input should be a valid number") from None
+    if kind == "SaslMechanism":
+        value = raw.strip().lower()
+        if optional and not value:
+            return None
+        try:
+            return SaslMechanism(value)
+        except ValueError:
+            choices = ", ".join(f"'{m.value}'" for m in SaslMechanism)
+            raise ValueError(f"Input should be one of {choices}") from None
+    return raw
 
 
 def load_settings() -> Settings:
     """Read the environment once; an invalid value fails here, naming its variable."""
-    values = {
-        name: os.environ[name.upper()]
-        for name in Settings.model_fields
-        if name.upper() in os.environ
-    }
-    try:
-        return Settings.model_validate(values)
-    except ValidationError as exc:
-        problems = "; ".join(f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors())
-        raise ConfigError(f"invalid configuration: {problems}") from None
-
-
-def _variable_name(loc: tuple[int | str, ...]) -> str:
-    return str(loc[0]).upper() if loc else "?"
+    values: dict[str, object] = {}
+    problems = []
+    for f in fields(Settings):
+        raw = os.environ.get(f.name.upper())
+        if raw is None:
+            continue
+        try:
+            values[f.name] = _convert(str(f.type), raw)
+        except ValueError as exc:
+            problems.append(f"{f.name.upper()}: {exc}")
+    if problems:
+        raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 @cache

@@ -72,13 +72,13 @@ def properties(resource: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def referenced_names(value: Any) -> list[str]:
-    """Logical ids a value points at: `Ref`, `GetAtt`, `${X}` / `${X.Arn}` in `Sub`, and
-    the same inside `Join`. Pseudo parameters (`AWS::Region`) are left out."""
+    """Logical ids a value points at: `Ref` (`X.Alias` too), `GetAtt`, `${X}` / `${X.Arn}` in
+    `Sub`, and the same inside `Join`. Pseudo parameters (`AWS::Region`) are left out."""
     found: list[str] = []
     if isinstance(value, dict):
         for key, inner in value.items():
             if key == "Ref" and isinstance(inner, str):
-                found.append(inner)
+                found.append(inner.removesuffix(".Alias"))  # SAM's ref to an AutoPublishAlias
             elif key == "Fn::GetAtt" and isinstance(inner, list) and inner:
                 found.append(str(inner[0]))
             elif key == "Fn::Sub":

@@ -23,15 +23,17 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from aws_lambda_powertools import Logger
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials, EnvProvider
 
 from mayachat.ports import Posted
 from mayachat.tracing import traced_calls
+
+if TYPE_CHECKING:  # botocore (~0.1 s) at the first post: pings and $connect never sign
+    from botocore.auth import SigV4Auth
+    from botocore.credentials import Credentials
 
 logger = Logger(child=True)
 
@@ -130,12 +132,16 @@ class ApiGatewayConnections:
 
     def _signer(self) -> SigV4Auth | None:
         if self._sigv4 is None:
+            from botocore.auth import SigV4Auth
+
             credentials = self._credentials or _lambda_credentials()
             if credentials is not None:
                 self._sigv4 = SigV4Auth(credentials, "execute-api", self._region)
         return self._sigv4
 
     def _send(self, signer: SigV4Auth, method: str, path: str, data: bytes) -> tuple[int, str]:
+        from botocore.awsrequest import AWSRequest  # imported by _signer already: a dict lookup
+
         request = AWSRequest(method=method, url=self._endpoint + path, data=data)
         signer.add_auth(request)
         connection = self._connection()
@@ -180,6 +186,8 @@ def _backoff(attempt: int) -> float:
 def _lambda_credentials() -> Credentials | None:
     """Lambda hands a function its role's credentials in environment variables; anywhere
     else (a profile, SSO, an instance role) botocore's full chain finds them."""
+    from botocore.credentials import EnvProvider
+
     credentials = EnvProvider().load()
     if credentials is None:
         from botocore.session import get_session

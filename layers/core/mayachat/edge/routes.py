@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mayachat import bootstrap
+from mayachat import bootstrap, snapstart
 from mayachat.edge.websocket import (
     FrameRoute,
     LambdaHandler,
@@ -25,17 +25,19 @@ from mayachat.edge.websocket import (
 )
 from mayachat.model import Caller, ReceiptKind
 from mayachat.presence import presence_frame
-from mayachat.protocol import (
-    DeleteMessageFrame,
-    EditMessageFrame,
-    MarkFrame,
-    PingFrame,
-    PresenceAskFrame,
-    ReactFrame,
-    SendMessageFrame,
-    SyncFrame,
-    TypingFrame,
-)
+
+if TYPE_CHECKING:  # imported at the first frame (FrameRoute): pydantic is not a cold start's
+    from mayachat.protocol import (
+        DeleteMessageFrame,
+        EditMessageFrame,
+        MarkFrame,
+        PingFrame,
+        PresenceAskFrame,
+        ReactFrame,
+        SendMessageFrame,
+        SyncFrame,
+        TypingFrame,
+    )
 
 CONNECT, DISCONNECT, DEFAULT = "$connect", "$disconnect", "$default"
 
@@ -94,16 +96,16 @@ def _pong(caller: Caller, frame: PingFrame) -> Reply:
 
 
 FRAME_ROUTES: dict[str, FrameRoute[Any]] = {
-    "sendMessage": FrameRoute(SendMessageFrame, _send_message),
-    "editMessage": FrameRoute(EditMessageFrame, _edit),
-    "deleteMessage": FrameRoute(DeleteMessageFrame, _delete),
-    "react": FrameRoute(ReactFrame, _react),
-    "typing": FrameRoute(TypingFrame, _typing),
-    "markDelivered": FrameRoute(MarkFrame, _mark),
-    "markRead": FrameRoute(MarkFrame, _mark),
-    "sync": FrameRoute(SyncFrame, _sync),
-    "presence": FrameRoute(PresenceAskFrame, _presence),
-    "ping": FrameRoute(PingFrame, _pong),
+    "sendMessage": FrameRoute("SendMessageFrame", _send_message),
+    "editMessage": FrameRoute("EditMessageFrame", _edit),
+    "deleteMessage": FrameRoute("DeleteMessageFrame", _delete),
+    "react": FrameRoute("ReactFrame", _react),
+    "typing": FrameRoute("TypingFrame", _typing),
+    "markDelivered": FrameRoute("MarkFrame", _mark),
+    "markRead": FrameRoute("MarkFrame", _mark),
+    "sync": FrameRoute("SyncFrame", _sync),
+    "presence": FrameRoute("PresenceAskFrame", _presence),
+    "ping": FrameRoute("PingFrame", _pong),
 }
 
 
@@ -141,6 +143,7 @@ def route_functions() -> dict[str, str]:
 def websocket_handler(function: str) -> LambdaHandler:
     """The handler of one route function, its adapters built now (once per cold start)."""
     spec = FUNCTIONS[function]
+    snapstart.register(spec.warm)  # rebuilds the clients after a SnapStart restore
     try:
         spec.warm()
     except bootstrap.transient_errors() as exc:

@@ -1,8 +1,8 @@
 """The WebSocket edge: API Gateway events in, calls to the chat services, frames out.
 
 Every frame function is `frame_route(routes)` (mayachat.edge.routes holds the table): it
-validates the event (Powertools' parser models, extended with the authorizer context),
-rate-limits the connection, decodes and validates the frame against its route's model, and
+reads the event, rate-limits the connection, decodes and validates the frame against its
+route's model (pydantic, imported at the first frame: see `FrameRoute`), and
 turns a refusal into an error frame. The socket stays open (but for token_expired and a
 flood); an unexpected failure is logged with the event and answered with `internal_error`.
 
@@ -17,66 +17,68 @@ import base64
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.parser.models import (
-    APIGatewayWebSocketConnectEventModel,
-    APIGatewayWebSocketDisconnectEventModel,
-    APIGatewayWebSocketMessageEventModel,
-)
-from aws_lambda_powertools.utilities.parser.models.apigw_websocket import (
-    APIGatewayWebSocketConnectEventRequestContext,
-    APIGatewayWebSocketMessageEventRequestContext,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Field
 
 from mayachat import bootstrap
-from mayachat.edge.telemetry import publishes_metrics
-from mayachat.errors import ChatError, ErrorCode
-from mayachat.frames import ServerFrame
-from mayachat.metrics import Count
-from mayachat.model import TOKEN_LEEWAY_SECONDS, Caller
-from mayachat.protocol import (
-    Frame,
+from mayachat.codec import (
     decode_body,
     echoable_client_msg_id,
     echoable_message_id,
     encode,
     error_frame,
-    parse_frame,
 )
+from mayachat.edge.telemetry import publishes_metrics
+from mayachat.errors import ChatError, ErrorCode
+from mayachat.frames import ServerFrame
+from mayachat.metrics import Count
+from mayachat.model import TOKEN_LEEWAY_SECONDS, Caller
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from mayachat.protocol import Frame
 
 logger = Logger()
 
 Event = dict[str, Any]
 Response = dict[str, Any]
-LambdaHandler = Callable[[Event, LambdaContext], Response]
+LambdaHandler = Callable[[Event, "LambdaContext"], Response]
 Reply = ServerFrame | None  # a frame for the caller, sent as the route response
-F = TypeVar("F", bound=Frame)
+F = TypeVar("F", bound="Frame")
 
 OK: Response = {"statusCode": 200}
 
 
-# Powertools' models leave out the authorizer context API Gateway passes to every route.
-class _ConnectContext(APIGatewayWebSocketConnectEventRequestContext):
-    authorizer: dict[str, Any] = Field(default_factory=dict)
+@dataclass(frozen=True)
+class Request:
+    """What a route reads of API Gateway's event. A dict read, not Powertools' parser models:
+    those build some 20 pydantic models at cold start to check a shape AWS guarantees. A key
+    missing here is a deploy bug and fails the invocation (KeyError), as the models did."""
 
+    route_key: str
+    connection_id: str
+    authorizer: dict[str, Any]  # the $connect authorizer's context, on every route
+    body: str | None = None
+    is_base64_encoded: bool = False
+    disconnect_status_code: int | None = None
 
-class ConnectEvent(APIGatewayWebSocketConnectEventModel):
-    request_context: _ConnectContext = Field(alias="requestContext")
-
-
-class _MessageContext(APIGatewayWebSocketMessageEventRequestContext):
-    authorizer: dict[str, Any] = Field(default_factory=dict)
-
-
-class MessageEvent(APIGatewayWebSocketMessageEventModel):
-    request_context: _MessageContext = Field(alias="requestContext")
+    @classmethod
+    def of(cls, event: Event) -> Request:
+        context = event["requestContext"]
+        body = event.get("body")
+        return cls(
+            route_key=str(context["routeKey"]),
+            connection_id=str(context["connectionId"]),
+            authorizer=dict(context.get("authorizer") or {}),
+            body=body if isinstance(body, str) else None,
+            is_base64_encoded=bool(event.get("isBase64Encoded", False)),
+            disconnect_status_code=context.get("disconnectStatusCode"),
+        )
 
     def text(self) -> str | None:
-        if self.body is None or not isinstance(self.body, str):
+        if self.body is None:
             return None
         if self.is_base64_encoded:
             return base64.b64decode(self.body).decode("utf-8", errors="replace")
@@ -101,7 +103,7 @@ def _token_expired(authorizer: dict[str, Any]) -> bool:
     return time.time() > expires_at + TOKEN_LEEWAY_SECONDS
 
 
-def _frame_of(event: MessageEvent, decoded: dict[str, Any]) -> dict[str, Any]:
+def _frame_of(event: Request, decoded: dict[str, Any]) -> dict[str, Any]:
     """The frame, for echoing its clientMsgId: decoded already, or decoded now (a store can
     fail before the frame is read: the rate limit is the first Redis call)."""
     if decoded:
@@ -150,10 +152,26 @@ def answer(frame: ServerFrame, status: int = 200) -> Response:
 
 @dataclass(frozen=True)
 class FrameRoute(Generic[F]):
-    """A route's frame model and the service call that serves it."""
+    """A route's frame model and the service call that serves it. The table names the model
+    (in mayachat.protocol): the models, and pydantic with them (~0.15 s), are imported at the
+    first frame, not at cold start, which a $default, $connect or ping never needs (under
+    SnapStart the snapshot has them: bootstrap.prepare_snapshot)."""
 
-    model: type[F]
+    frame: type[F] | str
     serve: Callable[[Caller, F], Reply]
+
+    @property
+    def model(self) -> type[F]:
+        if isinstance(self.frame, str):
+            from mayachat import protocol
+
+            return cast("type[F]", getattr(protocol, self.frame))
+        return self.frame
+
+    def parse(self, data: dict[str, Any], max_text: int) -> F:
+        from mayachat.protocol import parse_frame
+
+        return parse_frame(self.model, data, max_text=max_text)
 
 
 def frame_route(routes: Mapping[str, FrameRoute[Any]]) -> LambdaHandler:
@@ -163,8 +181,7 @@ def frame_route(routes: Mapping[str, FrameRoute[Any]]) -> LambdaHandler:
     @publishes_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: Event, context: LambdaContext) -> Response:
-        parsed = MessageEvent.model_validate(event)
-        ctx = parsed.request_context
+        ctx = Request.of(event)
         logger.append_keys(
             route=ctx.route_key, connectionId=ctx.connection_id, userId=ctx.authorizer.get("userId")
         )
@@ -178,10 +195,10 @@ def frame_route(routes: Mapping[str, FrameRoute[Any]]) -> LambdaHandler:
                     closes=True,
                 )
             bootstrap.frame_gate().admit(
-                caller, lambda: echoable_client_msg_id(_frame_of(parsed, {}).get("clientMsgId"))
+                caller, lambda: echoable_client_msg_id(_frame_of(ctx, {}).get("clientMsgId"))
             )
             settings = bootstrap.settings()
-            data = decode_body(parsed.text(), settings.max_frame_bytes)
+            data = decode_body(ctx.text(), settings.max_frame_bytes)
             route = routes.get(ctx.route_key)
             if route is None:
                 action_name = data.get("action")
@@ -191,7 +208,7 @@ def frame_route(routes: Mapping[str, FrameRoute[Any]]) -> LambdaHandler:
                     if action_name is not None
                     else "frame has no action",
                 )
-            frame = parse_frame(route.model, data, max_text=settings.max_text_length)
+            frame = route.parse(data, settings.max_text_length)
             reply = route.serve(caller, frame)
         except ChatError as error:
             logger.info("frame refused", extra={"code": error.code.value, "reason": error.message})
@@ -204,7 +221,7 @@ def frame_route(routes: Mapping[str, FrameRoute[Any]]) -> LambdaHandler:
                 "a backing store is unavailable", extra={"error": f"{type(exc).__name__}: {exc}"}
             )
             bootstrap.metrics().count(Count.UNAVAILABLE)
-            frame_data = _frame_of(parsed, data)
+            frame_data = _frame_of(ctx, data)
             unavailable = ChatError(
                 ErrorCode.UNAVAILABLE,
                 "the service is briefly unavailable; retry (a message with the same clientMsgId)",
@@ -230,8 +247,7 @@ def connect_route() -> LambdaHandler:
     @publishes_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: Event, context: LambdaContext) -> Response:
-        parsed = ConnectEvent.model_validate(event)
-        ctx = parsed.request_context
+        ctx = Request.of(event)
         caller = _caller(ctx.authorizer, ctx.connection_id)
         logger.append_keys(
             route="$connect", connectionId=caller.connection_id, userId=caller.user_id
@@ -251,8 +267,7 @@ def disconnect_route() -> LambdaHandler:
     @publishes_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: Event, context: LambdaContext) -> Response:
-        parsed = APIGatewayWebSocketDisconnectEventModel.model_validate(event)
-        ctx = parsed.request_context
+        ctx = Request.of(event)
         logger.append_keys(
             route="$disconnect",
             connectionId=ctx.connection_id,
