@@ -26,7 +26,7 @@ from mayachat.codec import encode
 from mayachat.delivery import Delivery
 from mayachat.errors import ChatError, ErrorCode
 from mayachat.frames import ActionAck
-from mayachat.log_schema import STABLE_SEQ_HEADER, WireChange
+from mayachat.log_names import STABLE_SEQ_HEADER
 from mayachat.membership import Rooms
 from mayachat.metrics import Count, Metrics
 from mayachat.model import Caller, Change, ChangeKind, Message, RoomType, epoch_ms
@@ -265,6 +265,10 @@ def change_record(topic: str, change: Change, stable: int | None) -> LogRecord:
     }
     if stable is not None:
         headers[STABLE_SEQ_HEADER] = str(stable)
+    # The log's pydantic schema, imported at the first change rather than at cold start (the
+    # frame models load at the first frame too): the function's init pays for no pydantic.
+    from mayachat.log_schema import WireChange
+
     return LogRecord(
         topic=topic,
         key=change.room_id,
