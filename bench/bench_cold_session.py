@@ -20,7 +20,6 @@ import json
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -34,6 +33,7 @@ from common import (
     ROOT,
     GatewayProcess,
     checkout,
+    compile_tree,
     function_env,
     gateway_process,
     machine,
@@ -272,17 +272,6 @@ def trees_of(before: str | None) -> Iterator[dict[str, Path]]:
         for tree in trees.values():
             compile_tree(tree)
         yield trees
-
-
-def compile_tree(tree: Path) -> None:
-    """Bytecode for the tree's core package and functions, as the layers ship them: a fresh
-    worktree has none, and with PYTHONDONTWRITEBYTECODE each cold start would compile it."""
-    for folder in ("layers/core", "functions"):
-        subprocess.run(
-            [sys.executable, "-m", "compileall", "-q", str(tree / folder)],
-            check=True,
-            capture_output=True,
-        )
 
 
 def measure(

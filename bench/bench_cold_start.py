@@ -18,7 +18,15 @@ import sys
 import time
 from pathlib import Path
 
-from common import ROOT, checkout, machine, start_stack, write_section
+from common import (
+    ROOT,
+    checkout,
+    compile_tree,
+    machine,
+    route_functions,
+    start_stack,
+    write_section,
+)
 
 from mayachat_local.stack import function_environment
 
@@ -29,19 +37,7 @@ sys.path.insert(0, sys.argv[1])
 import app
 print(time.perf_counter() - started)
 """
-ROUTES = [
-    "ws_authorizer",
-    "ws_connect",
-    "ws_disconnect",
-    "ws_send_message",
-    "ws_typing",
-    "ws_receipts",
-    "ws_sync",
-    "ws_ping",
-    "ws_default",
-    "ws_message_changes",
-    "ws_presence",
-]
+ROUTES = route_functions()
 OTHERS = ["persist", "rest_api"]
 
 
@@ -237,17 +233,6 @@ the frame and settings models and Powertools' parser models; botocore is the @co
 signer (and MSK IAM in AWS). Those three are most of what is left.
 """,
     )
-
-
-def compile_tree(tree: Path) -> None:
-    """Bytecode for the tree's core package and functions (the venv's was written by `make
-    venv`), so every tree is measured as its layers ship."""
-    for folder in ("layers/core", "functions"):
-        subprocess.run(
-            [sys.executable, "-m", "compileall", "-q", str(tree / folder)],
-            check=True,
-            capture_output=True,
-        )
 
 
 SOURCE_ONLY_FUNCTION = "ws_send_message"

@@ -122,6 +122,22 @@ def _commit() -> str:
         return "?"
 
 
+def compile_tree(tree: Path) -> None:
+    """Bytecode for the tree's core package and functions, as the layers ship them: a fresh
+    worktree has none, and with PYTHONDONTWRITEBYTECODE each cold start would compile it."""
+    for folder in ("layers/core", "functions"):
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(tree / folder)],
+            check=True,
+            capture_output=True,
+        )
+
+
+def route_functions(tree: Path = ROOT) -> list[str]:
+    """The WebSocket route functions (the authorizer with them): functions/ws_*."""
+    return sorted(p.name for p in (tree / "functions").iterdir() if p.name.startswith("ws_"))
+
+
 @contextlib.contextmanager
 def checkout(rev: str) -> Iterator[Path]:
     """A detached git worktree of an earlier commit, for before/after in the same run. Code

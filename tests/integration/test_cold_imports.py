@@ -18,19 +18,8 @@ from mayachat_local.stack import function_environment
 pytestmark = pytest.mark.integration
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
-ROUTES = [
-    "ws_authorizer",
-    "ws_connect",
-    "ws_disconnect",
-    "ws_send_message",
-    "ws_typing",
-    "ws_receipts",
-    "ws_sync",
-    "ws_message_changes",
-    "ws_presence",
-    "ws_ping",
-    "ws_default",
-]
+# Every WebSocket route function (and the authorizer): functions/ws_*.
+ROUTES = sorted(p.name for p in FUNCTIONS.iterdir() if p.name.startswith("ws_"))
 # Packages, and botocore's signer and sessions (Powertools imports botocore's small top module
 # for its user agent, which costs nothing to speak of).
 DEFERRED = ("pydantic", "pymongo", "botocore.auth", "botocore.session", "botocore.credentials")
